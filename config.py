@@ -1,0 +1,61 @@
+"""Every configuration name of DESIGN §5, in one place, read from the environment or `.env`.
+
+The defaults are the local ones: they make `make run` work on a fresh clone. A real deployment
+sets at least DATABASE_URL, TEMPORAL_ADDRESS, BHYT_API_TOKEN, BHYT_IPN_SECRET, BHYT_TMN_CODE,
+REGISTRY_URL and BANK_URL.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent
+VAR = ROOT / "var"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # BHXH database (SQLAlchemy async URL; a plain postgresql:// or sqlite:// URL is upgraded)
+    database_url: str = f"sqlite+aiosqlite:///{VAR / 'bhyt.db'}"
+
+    # Temporal
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "bhyt-renewal"
+    temporal_ui_url: str = "http://localhost:8233"
+
+    # HTTP API
+    bhyt_api_host: str = "127.0.0.1"
+    bhyt_api_port: int = 8000
+    bhyt_api_token: str = "dev-portal-token"
+    bhyt_public_url: str = "http://127.0.0.1:8000"
+    """Where the bank reaches our IPN endpoint (the `vnp_ReturnUrl`/IPN base given to the bank)."""
+
+    # Bank callbacks (VNPay-style)
+    bhyt_ipn_secret: str = "dev-ipn-secret"
+    bhyt_tmn_code: str = "BHXHDEV1"
+    bhyt_payment_deadline: timedelta = timedelta(hours=24)
+    """ISO 8601 duration in the environment, e.g. PT24H."""
+    bhyt_receipt_series: str = "BH26"
+
+    # Outside systems
+    registry_url: str = "http://127.0.0.1:8101"
+    registry_api_key: str = "dev-registry-key"
+    registry_port: int = 8101
+    bank_url: str = "http://127.0.0.1:8102"
+    bank_port: int = 8102
+    notify_webhook_url: str | None = None
+
+    # Worker tuning
+    worker_max_concurrent_activities: int = 100
+    worker_max_concurrent_workflow_tasks: int = 100
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,268 @@
+"""The vocabulary of the procedure (DESIGN §5): declaration, quote, payment, receipt, outcome.
+
+These models cross every boundary (HTTP, Temporal payloads, database rows), so they hold
+only plain data: no defaults that read a clock or draw a random number, because a model
+built inside a workflow must be deterministic. Money is integer đồng everywhere.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+MAX_MEMBERS = 20
+"""A household declaration lists at most this many members (a sane bound, not a legal one)."""
+
+RENEWAL_MONTHS = (3, 6, 12)
+"""Luật BHYT Điều 15 k6: «Định kỳ 3 tháng, 6 tháng hoặc 12 tháng»."""
+
+
+def _clean_name(value: str) -> str:
+    """Names arrive from many keyboards: fold them to NFC and single spaces so they compare."""
+    cleaned = " ".join(unicodedata.normalize("NFC", value).split())
+    if not cleaned:
+        raise ValueError("must not be empty")
+    return cleaned
+
+
+PersonName = Annotated[str, Field(max_length=100), AfterValidator(_clean_name)]
+
+
+class Gender(StrEnum):
+    MALE = "male"
+    FEMALE = "female"
+
+
+class Relationship(StrEnum):
+    """Relationship to the household head, as household registers write it."""
+
+    HEAD = "chủ hộ"
+    WIFE = "vợ"
+    HUSBAND = "chồng"
+    CHILD = "con"
+    FATHER = "cha"
+    MOTHER = "mẹ"
+    GRANDFATHER = "ông"
+    GRANDMOTHER = "bà"
+    GRANDCHILD = "cháu"
+    OLDER_BROTHER = "anh"
+    OLDER_SISTER = "chị"
+    YOUNGER_SIBLING = "em"
+    CHILD_IN_LAW = "con dâu/rể"
+    OTHER = "khác"
+
+
+def _relationship(value: object) -> object:
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", " ".join(value.split())).lower()
+    return value
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Head(_Frozen):
+    full_name: PersonName
+    date_of_birth: date
+    gender: Gender
+    personal_id: str = Field(description="số định danh cá nhân, 12 digits")
+
+
+class Member(_Frozen):
+    card_number: str = Field(description="BHYT card: 15-character, 10-digit BHXH number or 12-digit personal number")
+    full_name: PersonName
+    date_of_birth: date
+    gender: Gender
+    relationship: Annotated[
+        Relationship, BeforeValidator(_relationship), Field(description="relationship to the head")
+    ]
+    months: int = Field(description="renewal period: 3, 6 or 12 months")
+
+
+class Declaration(_Frozen):
+    """Step 1 (kê khai): the household head and the members whose cards are renewed."""
+
+    head: Head
+    members: list[Member] = Field(min_length=1, max_length=MAX_MEMBERS)
+
+
+class ApplicationStatus(StrEnum):
+    VERIFYING = "verifying"
+    AWAITING_PAYMENT = "awaiting_payment"
+    ALLOCATING = "allocating"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    PAYMENT_REVIEW = "payment_review"
+
+    @property
+    def is_final(self) -> bool:
+        return self in {
+            ApplicationStatus.COMPLETED,
+            ApplicationStatus.REJECTED,
+            ApplicationStatus.EXPIRED,
+            ApplicationStatus.CANCELLED,
+        }
+
+
+class IneligibilityReason(StrEnum):
+    """Why a member cannot be renewed in the household form (step 2b)."""
+
+    CARD_NOT_FOUND = "card_not_found"
+    IDENTITY_MISMATCH = "identity_mismatch"
+    NOT_HOUSEHOLD_GROUP = "not_household_group"
+    IN_OTHER_APPLICATION = "in_other_application"
+    DECEASED = "deceased"
+    NOT_IN_REGISTRY = "not_in_registry"
+
+
+class Residence(_Frozen):
+    code: str
+    address: str
+
+
+class Citizen(_Frozen):
+    """What the population registry knows of one person (the registry's answer)."""
+
+    personal_id: str
+    full_name: str
+    date_of_birth: date
+    gender: Gender
+    deceased: bool = False
+    permanent_residence: Residence | None = None
+    temporary_residence: Residence | None = None
+
+
+class Participant(_Frozen):
+    """A BHYT participant as the BHXH database records them."""
+
+    personal_id: str | None
+    bhxh_number: str
+    card_number: str
+    full_name: str
+    date_of_birth: date
+    gender: Gender
+    group: str = Field(description="object group code: GD household, DN employee, HS student, ...")
+    province_code: str
+    office_code: str
+    valid_from: date | None
+    valid_to: date | None
+
+
+class MemberCheck(_Frozen):
+    """Step 2b result for one declared member."""
+
+    card_number: str
+    eligible: bool
+    bhxh_number: str | None = None
+    reason: IneligibilityReason | None = None
+    message: str | None = None
+
+
+class QuoteLine(_Frozen):
+    card_number: str
+    bhxh_number: str
+    member_name: str
+    position: int = Field(ge=1, description="position in the household reduction order")
+    base_salary: int
+    rate_percent: str = Field(description="percent of the base salary, exact decimal, e.g. '3.15'")
+    monthly_amount: int
+    months: int
+    amount: int
+    valid_from: date = Field(description="validity the payment gives if paid on the quote date")
+    valid_to: date
+    office_code: str
+    province_code: str
+
+
+class Quote(_Frozen):
+    quote_date: date
+    base_salary: int
+    lines: list[QuoteLine]
+    total: int
+    total_in_words: str
+    paid_positions_before: int = Field(ge=0, description="household members already paid this fiscal year")
+
+
+class PaymentInstructions(_Frozen):
+    """What the declarant needs to pay (the payment notice of step 2c/3)."""
+
+    txn_ref: str
+    amount: int
+    pay_url: str
+    deadline: datetime
+    merchant_code: str
+
+
+class PaymentReceived(_Frozen):
+    """The verified bank callback, as the `payment_received` signal carries it (DESIGN §3)."""
+
+    txn_ref: str
+    amount: int = Field(description="đồng (vnp_Amount / 100)")
+    bank_code: str
+    bank_tran_no: str
+    transaction_no: str
+    pay_date: datetime
+    response_code: str
+    transaction_status: str
+    order_info: str = ""
+
+    @property
+    def is_paid(self) -> bool:
+        return self.response_code == "00" and self.transaction_status == "00"
+
+
+class ReceiptLine(_Frozen):
+    card_number: str
+    full_name: str
+    months: int
+    valid_from: date
+    valid_to: date
+    amount: int
+
+
+class Receipt(_Frozen):
+    """Biên lai thu tiền (step 5)."""
+
+    series: str
+    number: int
+    year: int
+    issued_on: date
+    payer_name: str
+    lines: list[ReceiptLine]
+    total: int
+    total_in_words: str
+    txn_ref: str
+    bank_tran_no: str
+    verification_code: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.series}/{self.year}/{self.number:07d}"
+
+
+class MemberOutcome(_Frozen):
+    card_number: str
+    result: Literal["renewed", "ineligible", "pending"]
+    reason: IneligibilityReason | None = None
+    message: str | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+
+class Allocation(_Frozen):
+    """What step 4 wrote: per card, the money and the new validity."""
+
+    card_number: str
+    bhxh_number: str
+    office_code: str
+    amount: int
+    old_valid_to: date | None
+    valid_from: date
+    valid_to: date
