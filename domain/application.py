@@ -1,0 +1,74 @@
+"""The application as callers see it, and the decisions the workflow takes on a payment.
+
+The workflow owns the application's state; these pure functions hold the rules it applies,
+so the rules are tested without Temporal and the workflow reads like the procedure.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.models import (
+    ApplicationStatus,
+    Declaration,
+    MemberOutcome,
+    PaymentInstructions,
+    PaymentReceived,
+    Quote,
+    Receipt,
+)
+
+VIETNAM_TZ = timezone(timedelta(hours=7), "ICT")
+NO_ELIGIBLE_MEMBER = "Không có thành viên nào đủ điều kiện gia hạn thẻ BHYT theo hộ gia đình"
+"""Rejection when step 2b leaves nobody to renew (the procedure has no prescribed wording)."""
+
+
+class RenewalInput(BaseModel):
+    """What starts a `HouseholdRenewal` run. Configuration travels here because workflows can't read it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    application_id: str
+    declaration: Declaration
+    submitted_at: datetime
+    payment_deadline_seconds: int = Field(gt=0)
+    receipt_series: str
+
+
+class ApplicationView(BaseModel):
+    """The answer of the `status` query and of the `quote` update: the application as it stands."""
+
+    application_id: str
+    status: ApplicationStatus
+    submitted_at: datetime
+    updated_at: datetime
+    household_code: str | None = None
+    members: list[MemberOutcome] = []
+    quote: Quote | None = None
+    payment: PaymentInstructions | None = None
+    rejection_message: str | None = None
+    review_reason: str | None = None
+    receipt: Receipt | None = None
+    paid_at: datetime | None = None
+    ignored_callbacks: int = 0
+
+
+def payment_mismatch(expected_txn_ref: str, expected_amount: int, payment: PaymentReceived) -> str | None:
+    """Why a successful bank payment cannot be allocated to this application, or None if it can.
+
+    The reason is an operator-facing code with amounts only: no personal data.
+    """
+    if payment.txn_ref != expected_txn_ref:
+        return "txn_ref_mismatch"
+    if payment.amount != expected_amount:
+        return f"amount_mismatch: expected {expected_amount}, paid {payment.amount}"
+    return None
+
+
+def vietnam_date(moment: datetime) -> date:
+    """The calendar date in Vietnam (GMT+7) of an instant: validity and fiscal years use it."""
+    if moment.tzinfo is None:
+        raise ValueError("moment must be timezone-aware")
+    return moment.astimezone(VIETNAM_TZ).date()
