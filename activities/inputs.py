@@ -1,0 +1,95 @@
+"""Payloads of the activities: the contract between the workflow and its steps.
+
+They are pydantic models (serialised by `pydantic_data_converter`) and hold what each step
+needs and nothing more, since every payload is kept in the workflow history.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.models import (
+    Allocation,
+    ApplicationStatus,
+    Member,
+    MemberCheck,
+    PaymentReceived,
+    Quote,
+    QuoteLine,
+    Receipt,
+)
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class CloseApplication(_Input):
+    application_id: str
+    status: ApplicationStatus
+
+
+class ResidenceInput(_Input):
+    application_id: str
+    head_personal_id: str
+    card_numbers: list[str]
+
+
+class ResidenceResult(_Input):
+    household_code: str | None
+    people_checked: int
+
+
+class ParticipationInput(_Input):
+    application_id: str
+    members: list[Member]
+
+
+class QuoteRequest(_Input):
+    application_id: str
+    household_code: str
+    quote_date: date
+    members: list[Member]
+    checks: list[MemberCheck]
+
+
+class OpenPayment(_Input):
+    application_id: str
+    household_code: str
+    quote: Quote
+    deadline: datetime
+
+
+class ReconcileInput(_Input):
+    application_id: str
+    payment: PaymentReceived
+
+
+class AllocateInput(_Input):
+    application_id: str
+    household_code: str
+    payer_name: str
+    receipt_series: str
+    payment: PaymentReceived
+    lines: list[QuoteLine]
+
+
+class AllocateResult(_Input):
+    receipt: Receipt
+    allocations: list[Allocation]
+
+
+class NoticeRequest(_Input):
+    application_id: str
+    kind: str
+    recipient: str
+    message: str
+    payload: dict[str, str | int | None] = {}
+
+
+class ResultNotices(_Input):
+    application_id: str
+    receipt_label: str
+    allocations: list[Allocation]

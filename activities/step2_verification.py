@@ -1,0 +1,105 @@
+"""Step 2 — xác thực & tính tiền: residence (2a), participation (2b), quote (2c)."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities.errors import REGISTRY_BAD_REQUEST, business_error
+from activities.inputs import ParticipationInput, QuoteRequest, ResidenceInput, ResidenceResult
+from adapters.db import Database
+from adapters.registry import RegistryBadRequest, RegistryClient
+from domain.eligibility import check_member, shared_residence
+from domain.fees import QuoteInput, compute_quote
+from domain.identifiers import parse_card_number
+from domain.models import MemberCheck, Participant, Quote
+
+
+class VerificationActivities:
+    def __init__(self, db: Database, registry: RegistryClient) -> None:
+        self._db = db
+        self._registry = registry
+
+    async def _participants(self, card_numbers: list[str]) -> dict[str, Participant | None]:
+        async with self._db.unit_of_work() as uow:
+            return {card: await uow.repo.find_participant(card) for card in card_numbers}
+
+    async def _citizens(self, personal_ids: set[str]):  # type: ignore[no-untyped-def]
+        try:
+            return await self._registry.lookup(sorted(personal_ids))
+        except RegistryBadRequest as exc:
+            raise business_error(REGISTRY_BAD_REQUEST, f"registry refused the lookup: {exc}") from None
+
+    @activity.defn(name="verify_residence")
+    async def verify_residence(self, request: ResidenceInput) -> ResidenceResult:
+        """2a: do the head and the members share one permanent or one temporary residence?
+
+        A card's holder is found by the personal number the card carries, or else through the
+        BHXH record; members that cannot be resolved are left to step 2b, which rejects them.
+        """
+        participants = await self._participants(request.card_numbers)
+        personal_ids = {request.head_personal_id}
+        for card, participant in participants.items():
+            ref = parse_card_number(card)
+            personal_id = ref.personal_id or (participant.personal_id if participant else None)
+            if personal_id:
+                personal_ids.add(personal_id)
+        citizens = await self._citizens(personal_ids)
+        return ResidenceResult(
+            household_code=shared_residence(list(citizens.values())),
+            people_checked=len(citizens),
+        )
+
+    @activity.defn(name="check_participation")
+    async def check_participation(self, request: ParticipationInput) -> list[MemberCheck]:
+        """2b: each member's BHYT record; the eligible members' cards are reserved for this application.
+
+        The reservation is a database constraint, so two applications racing for one card
+        cannot both win; the loser's member is reported as in another application.
+        """
+        participants = await self._participants([m.card_number for m in request.members])
+        ids = {p.personal_id for p in participants.values() if p and p.personal_id}
+        citizens = await self._citizens(ids) if ids else {}
+
+        def check(member, held: bool) -> MemberCheck:  # type: ignore[no-untyped-def]
+            participant = participants[member.card_number]
+            citizen = citizens.get(participant.personal_id) if participant and participant.personal_id else None
+            return check_member(member, participant, citizen, held_by_other_application=held)
+
+        checks = [check(member, False) for member in request.members]
+        wanted = [c.bhxh_number for c in checks if c.eligible and c.bhxh_number]
+        async with self._db.unit_of_work() as uow:
+            taken = set(await uow.repo.reserve_cards(request.application_id, wanted))
+            await uow.commit()
+        return [
+            check(member, True) if result.eligible and result.bhxh_number in taken else result
+            for member, result in zip(request.members, checks, strict=True)
+        ]
+
+    @activity.defn(name="compute_quote")
+    async def compute_quote(self, request: QuoteRequest) -> Quote:
+        """2c: the amount per card in reduction order, after the members who already paid this year."""
+        eligible = {c.card_number for c in request.checks if c.eligible}
+        members = [m for m in request.members if m.card_number in eligible]
+        participants = await self._participants([m.card_number for m in members])
+        inputs = []
+        for member in members:
+            participant = participants[member.card_number]
+            assert participant is not None, "an eligible member has a BHXH record"
+            inputs.append(
+                QuoteInput(
+                    card_number=member.card_number,
+                    bhxh_number=participant.bhxh_number,
+                    member_name=member.full_name,
+                    months=member.months,
+                    current_valid_to=participant.valid_to,
+                    office_code=participant.office_code,
+                    province_code=participant.province_code,
+                )
+            )
+        async with self._db.unit_of_work() as uow:
+            paid_before = await uow.repo.paid_members_count(
+                request.household_code,
+                request.quote_date.year,
+                exclude_bhxh=[i.bhxh_number for i in inputs],
+            )
+        return compute_quote(inputs, paid_positions_before=paid_before, quote_date=request.quote_date)

@@ -1,0 +1,59 @@
+"""Step 4 — phân bổ: match the bank's record, then allocate and extend in one transaction."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities.errors import APPLICATION_NOT_FOUND, business_error
+from activities.inputs import AllocateInput, AllocateResult, ReconcileInput
+from adapters.bank import BankGatewayClient
+from adapters.db import AllocationRequest, Database
+from domain.application import payment_mismatch, vietnam_date
+
+
+class AllocationActivities:
+    def __init__(self, db: Database, bank: BankGatewayClient) -> None:
+        self._db = db
+        self._bank = bank
+
+    @activity.defn(name="reconcile_payment")
+    async def reconcile_payment(self, request: ReconcileInput) -> str | None:
+        """The callback must agree with our record of the order and with the bank's own record.
+
+        Returns None when it does, else an operator-facing reason (no personal data).
+        """
+        async with self._db.unit_of_work() as uow:
+            record = await uow.repo.get_application(request.application_id)
+        if record is None or record.txn_ref is None or record.amount is None:
+            raise business_error(APPLICATION_NOT_FOUND, "no payment order recorded for the application")
+        reason = payment_mismatch(record.txn_ref, record.amount, request.payment)
+        if reason:
+            return reason
+        order = await self._bank.get_order(record.txn_ref)
+        paid = order.get("paid_amount", order.get("amount"))
+        if order.get("status") != "paid":
+            return f"bank_order_not_paid: {order.get('status')}"
+        if paid != request.payment.amount:
+            return f"bank_amount_mismatch: bank {paid}, callback {request.payment.amount}"
+        bank_tran_no = order.get("bank_tran_no")
+        if bank_tran_no is not None and bank_tran_no != request.payment.bank_tran_no:
+            return "bank_transaction_mismatch"
+        return None
+
+    @activity.defn(name="allocate")
+    async def allocate(self, request: AllocateInput) -> AllocateResult:
+        """One transaction, keyed by the application and the bank transaction: a retry returns the same receipt."""
+        async with self._db.unit_of_work() as uow:
+            result = await uow.repo.allocate(
+                AllocationRequest(
+                    application_id=request.application_id,
+                    household_code=request.household_code,
+                    payer_name=request.payer_name,
+                    series=request.receipt_series,
+                    payment=request.payment,
+                    payment_date=vietnam_date(request.payment.pay_date),
+                    lines=request.lines,
+                )
+            )
+            await uow.commit()
+        return AllocateResult(receipt=result.receipt, allocations=result.allocations)

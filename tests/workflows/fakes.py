@@ -1,0 +1,207 @@
+"""In-memory stand-ins for the activities, registered under the real activity names.
+
+They let the workflow tests drive every branch (deadline, cancel, mismatch, duplicates) on
+the time-skipping server, and count the writes so a test can prove nothing ran twice.
+The fee engine and the validity rules are the real domain functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+
+from temporalio import activity
+
+from activities.errors import DECLARATION_INVALID, business_error
+from activities.inputs import (
+    AllocateInput,
+    AllocateResult,
+    CloseApplication,
+    NoticeRequest,
+    OpenPayment,
+    ParticipationInput,
+    QuoteRequest,
+    ReconcileInput,
+    ResidenceInput,
+    ResidenceResult,
+    ResultNotices,
+)
+from activities.step3_payment import txn_ref_for
+from domain.application import RenewalInput, vietnam_date
+from domain.fees import QuoteInput, compute_quote
+from domain.models import (
+    Allocation,
+    IneligibilityReason,
+    MemberCheck,
+    PaymentInstructions,
+    Quote,
+    Receipt,
+    ReceiptLine,
+)
+from domain.validation import DeclarationInvalid, validate_declaration
+from domain.validity import renewal_period
+from domain.words import amount_in_words
+
+
+@dataclass
+class FakeBackend:
+    household_code: str | None = "HN-BD-0001"
+    ineligible_cards: set[str] = field(default_factory=set)
+    paid_positions_before: int = 0
+    current_valid_to: date | None = date(2026, 12, 31)
+    reconcile_reason: str | None = None
+    calls: Counter[str] = field(default_factory=Counter)
+    statuses: list[str] = field(default_factory=list)
+    notices: list[NoticeRequest] = field(default_factory=list)
+    receipts: dict[str, Receipt] = field(default_factory=dict)
+
+    def activities(self) -> list:
+        backend = self
+
+        @activity.defn(name="record_declaration")
+        async def record_declaration(request: RenewalInput) -> None:
+            backend.calls["record_declaration"] += 1
+            try:
+                validate_declaration(request.declaration, today=vietnam_date(request.submitted_at))
+            except DeclarationInvalid:
+                raise business_error(DECLARATION_INVALID, "invalid fields") from None
+
+        @activity.defn(name="set_status")
+        async def set_status(request: CloseApplication) -> None:
+            backend.statuses.append(request.status.value)
+
+        @activity.defn(name="close_application")
+        async def close_application(request: CloseApplication) -> None:
+            backend.calls["close_application"] += 1
+            backend.statuses.append(request.status.value)
+
+        @activity.defn(name="verify_residence")
+        async def verify_residence(request: ResidenceInput) -> ResidenceResult:
+            backend.calls["verify_residence"] += 1
+            return ResidenceResult(household_code=backend.household_code, people_checked=len(request.card_numbers) + 1)
+
+        @activity.defn(name="check_participation")
+        async def check_participation(request: ParticipationInput) -> list[MemberCheck]:
+            backend.calls["check_participation"] += 1
+            return [
+                MemberCheck(
+                    card_number=m.card_number,
+                    eligible=False,
+                    reason=IneligibilityReason.NOT_HOUSEHOLD_GROUP,
+                    message="Thẻ BHYT không thuộc nhóm hộ gia đình",
+                )
+                if m.card_number in backend.ineligible_cards
+                else MemberCheck(card_number=m.card_number, eligible=True, bhxh_number=m.card_number[-10:])
+                for m in request.members
+            ]
+
+        @activity.defn(name="compute_quote")
+        async def compute_quote_(request: QuoteRequest) -> Quote:
+            backend.calls["compute_quote"] += 1
+            eligible = {c.card_number for c in request.checks if c.eligible}
+            inputs = [
+                QuoteInput(
+                    card_number=m.card_number,
+                    bhxh_number=m.card_number[-10:],
+                    member_name=m.full_name,
+                    months=m.months,
+                    current_valid_to=backend.current_valid_to,
+                    office_code="BHXH-HN-BD",
+                    province_code="01",
+                )
+                for m in request.members
+                if m.card_number in eligible
+            ]
+            return compute_quote(
+                inputs, paid_positions_before=backend.paid_positions_before, quote_date=request.quote_date
+            )
+
+        @activity.defn(name="open_payment")
+        async def open_payment(request: OpenPayment) -> PaymentInstructions:
+            backend.calls["open_payment"] += 1
+            return PaymentInstructions(
+                txn_ref=txn_ref_for(request.application_id),
+                amount=request.quote.total,
+                pay_url="http://bank.test/pay",
+                deadline=request.deadline,
+                merchant_code="TEST",
+            )
+
+        @activity.defn(name="reconcile_payment")
+        async def reconcile_payment(request: ReconcileInput) -> str | None:
+            backend.calls["reconcile_payment"] += 1
+            return backend.reconcile_reason
+
+        @activity.defn(name="allocate")
+        async def allocate(request: AllocateInput) -> AllocateResult:
+            backend.calls["allocate"] += 1
+            paid_on = vietnam_date(request.payment.pay_date)
+            allocations = []
+            lines = []
+            for line in request.lines:
+                start, end = renewal_period(backend.current_valid_to, paid_on, line.months)
+                allocations.append(
+                    Allocation(
+                        card_number=line.card_number,
+                        bhxh_number=line.bhxh_number,
+                        office_code=line.office_code,
+                        amount=line.amount,
+                        old_valid_to=backend.current_valid_to,
+                        valid_from=start,
+                        valid_to=end,
+                    )
+                )
+                lines.append(
+                    ReceiptLine(
+                        card_number=line.card_number,
+                        full_name=line.member_name,
+                        months=line.months,
+                        valid_from=start,
+                        valid_to=end,
+                        amount=line.amount,
+                    )
+                )
+            total = sum(line.amount for line in request.lines)
+            receipt = backend.receipts.setdefault(
+                request.application_id,
+                Receipt(
+                    series=request.receipt_series,
+                    number=len(backend.receipts) + 1,
+                    year=paid_on.year,
+                    issued_on=paid_on,
+                    payer_name=request.payer_name,
+                    lines=lines,
+                    total=total,
+                    total_in_words=amount_in_words(total),
+                    txn_ref=request.payment.txn_ref,
+                    bank_tran_no=request.payment.bank_tran_no,
+                    verification_code=hashlib.sha256(request.application_id.encode()).hexdigest()[:12].upper(),
+                ),
+            )
+            return AllocateResult(receipt=receipt, allocations=allocations)
+
+        @activity.defn(name="notify_participants")
+        async def notify_participants(request: ResultNotices) -> int:
+            backend.calls["notify_participants"] += 1
+            return len(request.allocations)
+
+        @activity.defn(name="send_notice")
+        async def send_notice(request: NoticeRequest) -> bool:
+            backend.notices.append(request)
+            return True
+
+        return [
+            record_declaration,
+            set_status,
+            close_application,
+            verify_residence,
+            check_participation,
+            compute_quote_,
+            open_payment,
+            reconcile_payment,
+            allocate,
+            notify_participants,
+            send_notice,
+        ]

@@ -1,0 +1,110 @@
+"""The worker: the one place that builds the adapters and hands them to the activities.
+
+Run it with `python worker.py`; configuration comes from the environment (config.py).
+SIGINT/SIGTERM stop it cleanly: running activities get the graceful-shutdown window, and
+whatever is cut off is retried by Temporal on the next worker, never lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from activities.notify import NotificationActivities
+from activities.step1_declaration import DeclarationActivities
+from activities.step2_verification import VerificationActivities
+from activities.step3_payment import PaymentActivities
+from activities.step4_allocation import AllocationActivities
+from activities.step5_result import ResultActivities
+from adapters.bank import BankGatewayClient
+from adapters.db import Database
+from adapters.notifications import Notifier
+from adapters.registry import RegistryClient
+from config import Settings, get_settings
+from workflows.renewal import HouseholdRenewal
+
+log = logging.getLogger("bhyt.worker")
+
+
+def ipn_url(settings: Settings) -> str:
+    return settings.bhyt_public_url.rstrip("/") + "/api/v1/payments/ipn"
+
+
+def build_activities(
+    settings: Settings, db: Database, registry: RegistryClient, bank: BankGatewayClient, notifier: Notifier
+) -> Sequence[Any]:
+    """Every activity of the five steps, bound to its adapters."""
+    declaration = DeclarationActivities(db)
+    verification = VerificationActivities(db, registry)
+    payment = PaymentActivities(db, bank, merchant_code=settings.bhyt_tmn_code, ipn_url=ipn_url(settings))
+    allocation = AllocationActivities(db, bank)
+    result = ResultActivities(notifier)
+    notify = NotificationActivities(notifier)
+    return [
+        declaration.record_declaration,
+        declaration.set_status,
+        declaration.close_application,
+        verification.verify_residence,
+        verification.check_participation,
+        verification.compute_quote,
+        payment.open_payment,
+        allocation.reconcile_payment,
+        allocation.allocate,
+        result.notify_participants,
+        notify.send_notice,
+    ]
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+    )
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event, client: Client | None = None) -> None:
+    async with AsyncExitStack() as stack:
+        client = client or await connect(settings)
+        db = Database(settings.database_url)
+        stack.push_async_callback(db.dispose)
+        registry = RegistryClient(settings.registry_url, settings.registry_api_key)
+        stack.push_async_callback(registry.aclose)
+        bank = BankGatewayClient(settings.bank_url, settings.bhyt_tmn_code)
+        stack.push_async_callback(bank.aclose)
+        notifier = Notifier(db, settings.notify_webhook_url)
+        worker = Worker(
+            client,
+            task_queue=settings.temporal_task_queue,
+            workflows=[HouseholdRenewal],
+            activities=build_activities(settings, db, registry, bank, notifier),
+            max_concurrent_activities=settings.worker_max_concurrent_activities,
+            max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+            graceful_shutdown_timeout=timedelta(seconds=10),
+        )
+        async with worker:
+            log.info("worker polling task queue %s", settings.temporal_task_queue)
+            await stop.wait()
+            log.info("worker stopping")
+
+
+async def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await run_worker(get_settings(), stop)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
