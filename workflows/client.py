@@ -7,7 +7,12 @@ the same way: update-with-start for the quote, the `status` query, the two signa
 from __future__ import annotations
 
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 
 from domain.application import ApplicationView, RenewalInput
 from domain.models import ApplicationStatus, PaymentReceived

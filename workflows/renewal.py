@@ -119,6 +119,7 @@ class HouseholdRenewal:
             members=[MemberOutcome(card_number=m.card_number, result="pending") for m in request.declaration.members],
         )
         self._payments: list[PaymentReceived] = []
+        self._handled = 0  # payments already looked at by step 3
         self._seen_transactions: set[str] = set()
         self._cancel_requested = False
 
@@ -254,9 +255,8 @@ class HouseholdRenewal:
 
     async def _await_payment(self, quote: Quote, payment: PaymentInstructions) -> PaymentReceived | None:
         """Step 3's loop. Returns the payment to allocate, or None once the application has ended."""
-        handled = 0
         while True:
-            ready = lambda: len(self._payments) > handled or self._cancel_requested  # noqa: E731
+            ready = lambda: len(self._payments) > self._handled or self._cancel_requested  # noqa: E731
             if self._view.status == ApplicationStatus.AWAITING_PAYMENT:
                 remaining = payment.deadline - workflow.now()
                 try:
@@ -268,9 +268,9 @@ class HouseholdRenewal:
             else:  # payment_review: an operator decides; no deadline
                 await workflow.wait_condition(ready)
 
-            if len(self._payments) > handled:
-                candidate = self._payments[handled]
-                handled += 1
+            if len(self._payments) > self._handled:
+                candidate = self._payments[self._handled]
+                self._handled += 1
                 reason = payment_mismatch(payment.txn_ref, quote.total, candidate)
                 if reason is None:
                     reason = await workflow.execute_activity_method(

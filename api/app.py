@@ -1,0 +1,53 @@
+"""The FastAPI application: wiring only. OpenAPI at /docs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from adapters.db import Database
+from api import ipn, renewals
+from api.deps import Services
+from config import Settings, get_settings
+
+log = logging.getLogger("bhyt.api")
+
+
+def create_app(settings: Settings | None = None, *, temporal: Client | None = None, db: Database | None = None) -> FastAPI:
+    """Build the app; tests may hand in a Temporal client and a database of their own."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        client = temporal or await Client.connect(
+            settings.temporal_address,
+            namespace=settings.temporal_namespace,
+            data_converter=pydantic_data_converter,
+        )
+        database = db or Database(settings.database_url)
+        app.state.services = Services(settings=settings, temporal=client, db=database)
+        try:
+            yield
+        finally:
+            if db is None:
+                await database.dispose()
+
+    app = FastAPI(
+        title="BHYT household renewal",
+        version="1.0",
+        summary="Online renewal of household health-insurance cards (gia hạn thẻ BHYT hộ gia đình)",
+        lifespan=lifespan,
+    )
+    app.include_router(renewals.router)
+    app.include_router(ipn.router)
+
+    @app.get("/health", tags=["ops"], summary="Liveness")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,71 @@
+"""The bank's IPN callback (DESIGN §3): verify, record, then signal the workflow.
+
+Checks run in VNPay's order — signature (97), order (01), amount (04), already confirmed
+(02), success (00), anything else (99) — and only a callback that passed the signature and
+found its order reaches a workflow. Every accepted callback is recorded for audit before the
+signal, and the "already confirmed" answer signals again: a signal lost in a crash between
+the two is re-delivered by the bank's retry, and the workflow ignores true duplicates.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Request
+
+from adapters import ipn
+from api.deps import ServicesDep
+from domain.models import PaymentReceived
+from workflows import client as renewals
+
+log = logging.getLogger("bhyt.ipn")
+router = APIRouter(prefix="/api/v1/payments", tags=["bank"])
+
+
+def _answer(code: str, message: str) -> dict[str, str]:
+    return {"RspCode": code, "Message": message}
+
+
+@router.get("/ipn", summary="Bank payment notification (VNPay IPN convention)")
+async def payment_ipn(request: Request, svc: ServicesDep) -> dict[str, str]:
+    params = dict(request.query_params)
+    txn_ref = params.get("vnp_TxnRef", "")
+    try:
+        if not ipn.verify(params, svc.settings.bhyt_ipn_secret):
+            log.warning("ipn rejected: invalid signature")
+            return _answer("97", "Invalid signature")
+        async with svc.db.unit_of_work(read_only=True) as uow:
+            application = await uow.repo.get_application_by_txn_ref(txn_ref)
+        if application is None or params.get("vnp_TmnCode") != svc.settings.bhyt_tmn_code:
+            log.warning("ipn rejected: order not found")
+            return _answer("01", "Order not found")
+        payment = ipn.payment_from_params(params)
+        async with svc.db.unit_of_work() as uow:
+            confirmed = await uow.repo.payment_confirmed(txn_ref)
+            matches = payment.amount == application.amount
+            outcome = "confirmed" if payment.is_paid and matches and not confirmed else _outcome(payment, matches)
+            await uow.repo.record_bank_callback(txn_ref, payment, params, outcome)
+            await uow.commit()
+        if payment.is_paid:
+            await _signal(svc, application.application_id, payment)
+        if not matches:
+            log.warning("ipn amount mismatch for application %s", application.application_id)
+            return _answer("04", "Invalid amount")
+        if confirmed:
+            return _answer("02", "Order already confirmed")
+        return _answer("00", "Confirm Success")
+    except Exception:  # noqa: BLE001 - the bank must get an answer; it retries on 99
+        log.exception("ipn failed for order %s", txn_ref)
+        return _answer("99", "Unknown error")
+
+
+def _outcome(payment: PaymentReceived, matches: bool) -> str:
+    if not payment.is_paid:
+        return "failed"
+    return "duplicate" if matches else "amount_mismatch"
+
+
+async def _signal(svc: ServicesDep, application_id: str, payment: PaymentReceived) -> None:
+    """A successful payment goes to the workflow even when the amount is wrong: it then holds
+    the application in payment review for an operator instead of leaving the money unseen."""
+    await renewals.signal_payment(svc.temporal, application_id, payment)

@@ -1,0 +1,203 @@
+"""Portal routes: declare (update-with-start), follow, cancel, and the receipt."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, HTTPException, Query, status
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from api.deps import PortalCaller, ServicesDep
+from api.receipt_page import render_receipt
+from domain.application import ApplicationView, RenewalInput, vietnam_date
+from domain.models import ApplicationStatus, Declaration
+from domain.validation import DeclarationInvalid, parse_declaration
+from workflows import client as renewals
+
+router = APIRouter(prefix="/api/v1/renewals", tags=["renewals"], dependencies=[PortalCaller])
+
+SUBMIT_WAIT_SECONDS = 30.0
+"""How long POST waits for steps 1–2 before answering 202 with the application still verifying."""
+
+IDEMPOTENCY_NAMESPACE = uuid.UUID("6f0e7a53-1d5c-4c0e-9a55-3f1b2d7c9b10")
+
+DECLARATION_EXAMPLE = {
+    "head": {
+        "full_name": "Nguyễn Văn An",
+        "date_of_birth": "1980-05-12",
+        "gender": "male",
+        "personal_id": "001080012345",
+    },
+    "members": [
+        {
+            "card_number": "GD4010123456789",
+            "full_name": "Nguyễn Văn An",
+            "date_of_birth": "1980-05-12",
+            "gender": "male",
+            "relationship": "chủ hộ",
+            "months": 12,
+        }
+    ],
+}
+
+
+def _application_id(idempotency_key: str | None) -> str:
+    """The same Idempotency-Key always names the same application, so a retry finds it."""
+    if idempotency_key is None:
+        return str(uuid.uuid4())
+    return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, idempotency_key))
+
+
+def _fingerprint(declaration: Declaration) -> str:
+    canonical = json.dumps(declaration.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _invalid(exc: DeclarationInvalid) -> JSONResponse:
+    """422 in FastAPI's shape, one entry per bad field, without echoing any input value."""
+    detail = [{"loc": ["body", *e.loc], "msg": e.msg, "type": e.type} for e in exc.errors]
+    return JSONResponse(status_code=422, content={"detail": detail})
+
+
+def _view(view: ApplicationView, code: int = status.HTTP_200_OK) -> JSONResponse:
+    return JSONResponse(status_code=code, content=view.model_dump(mode="json"))
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ApplicationView,
+    summary="Declare a household renewal (steps 1–2) and get the quote or the rejection",
+    responses={
+        202: {"description": "accepted; verification still running: follow with GET"},
+        409: {"description": "Idempotency-Key reused with a different declaration"},
+        422: {"description": "invalid declaration: one entry per bad field; nothing was started"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": Declaration.model_json_schema(ref_template="#/components/schemas/{model}"),
+                    "example": DECLARATION_EXAMPLE,
+                }
+            },
+        }
+    },
+)
+async def create_renewal(
+    svc: ServicesDep,
+    body: Annotated[Any, Body(include_in_schema=False)] = None,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> JSONResponse:
+    now = datetime.now(UTC)
+    if not isinstance(body, dict):
+        return _invalid(DeclarationInvalid([_body_error()]))
+    try:
+        declaration = parse_declaration(body, today=vietnam_date(now))
+    except DeclarationInvalid as exc:
+        return _invalid(exc)
+
+    application_id = _application_id(idempotency_key)
+    if idempotency_key is not None:
+        async with svc.db.unit_of_work(read_only=True) as uow:
+            existing = await uow.repo.get_application(application_id)
+        if existing is not None and existing.declaration is not None:
+            if _fingerprint(existing.declaration) != _fingerprint(declaration):
+                raise HTTPException(status.HTTP_409_CONFLICT, "Idempotency-Key was used for another declaration")
+
+    request = RenewalInput(
+        application_id=application_id,
+        declaration=declaration,
+        submitted_at=now,
+        payment_deadline_seconds=int(svc.settings.bhyt_payment_deadline.total_seconds()),
+        receipt_series=svc.settings.bhyt_receipt_series,
+    )
+    submit = asyncio.ensure_future(
+        renewals.submit(svc.temporal, request, task_queue=svc.settings.temporal_task_queue)
+    )
+    try:
+        view = await asyncio.wait_for(asyncio.shield(submit), timeout=SUBMIT_WAIT_SECONDS)
+    except TimeoutError:
+        submit.cancel()
+        pending = await renewals.status(svc.temporal, application_id)
+        if pending is None:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the workflow service did not answer") from None
+        return _view(pending, status.HTTP_202_ACCEPTED)
+    return _view(view, status.HTTP_201_CREATED)
+
+
+def _body_error():  # type: ignore[no-untyped-def]
+    from domain.validation import FieldError
+
+    return FieldError(loc=(), msg="the body must be a JSON object (the declaration)", type="model_type")
+
+
+async def _find(svc: ServicesDep, application_id: str) -> ApplicationView:
+    try:
+        uuid.UUID(application_id)
+    except ValueError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such application") from None
+    view = await renewals.status(svc.temporal, application_id)
+    if view is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such application")
+    return view
+
+
+@router.get("/{application_id}", response_model=ApplicationView, summary="The application as it stands now")
+async def get_renewal(application_id: str, svc: ServicesDep) -> JSONResponse:
+    return _view(await _find(svc, application_id))
+
+
+CANCELLABLE = {ApplicationStatus.VERIFYING, ApplicationStatus.AWAITING_PAYMENT}
+
+
+@router.post(
+    "/{application_id}/cancel",
+    response_model=ApplicationView,
+    summary="Cancel an application still awaiting payment",
+    responses={409: {"description": "already paid, or already closed"}},
+)
+async def cancel_renewal(application_id: str, svc: ServicesDep) -> JSONResponse:
+    view = await _find(svc, application_id)
+    if view.status == ApplicationStatus.CANCELLED:
+        return _view(view)
+    if view.status not in CANCELLABLE:
+        reason = "already paid" if view.paid_at or view.status in _PAID else f"application is {view.status.value}"
+        raise HTTPException(status.HTTP_409_CONFLICT, f"cannot cancel: {reason}")
+    await renewals.signal_cancel(svc.temporal, application_id)
+    for _ in range(50):  # the run closes within a few workflow tasks
+        view = await _find(svc, application_id)
+        if view.status != ApplicationStatus.AWAITING_PAYMENT and view.status != ApplicationStatus.VERIFYING:
+            break
+        await asyncio.sleep(0.1)
+    if view.status != ApplicationStatus.CANCELLED and view.status not in CANCELLABLE:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"cannot cancel: application is {view.status.value}")
+    return _view(view, status.HTTP_200_OK if view.status == ApplicationStatus.CANCELLED else status.HTTP_202_ACCEPTED)
+
+
+_PAID = {ApplicationStatus.ALLOCATING, ApplicationStatus.COMPLETED, ApplicationStatus.PAYMENT_REVIEW}
+
+
+@router.get(
+    "/{application_id}/receipt",
+    summary="The receipt (biên lai thu tiền); ?format=html for a printable page",
+    responses={404: {"description": "unknown application, or no receipt issued yet"}},
+)
+async def get_receipt(
+    application_id: str,
+    svc: ServicesDep,
+    format: Annotated[str, Query(pattern="^(json|html)$")] = "json",
+) -> Any:
+    async with svc.db.unit_of_work(read_only=True) as uow:
+        receipt = await uow.repo.get_receipt(application_id)
+    if receipt is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no receipt issued for this application")
+    if format == "html":
+        return HTMLResponse(render_receipt(receipt, application_id))
+    return JSONResponse(content={"label": receipt.label, **receipt.model_dump(mode="json")})

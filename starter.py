@@ -1,0 +1,199 @@
+"""The shell entry for portal backends and operators.
+
+    python starter.py declare FILE       start an application from a declaration JSON; prints the quote
+    python starter.py status ID          the application as it stands
+    python starter.py pay ID [--amount N] [--fail]
+                                         ask the bank simulator to pay (the bank then calls our IPN)
+    python starter.py cancel ID          cancel an application awaiting payment (or in review)
+    python starter.py seed FILE          load a DESIGN §6 data file into the registry and the BHXH database
+    python starter.py demo               a full renewal against the running stack (`make run`)
+
+Configuration comes from the environment like every other process (config.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from adapters.bank import BankGatewayClient
+from adapters.db import Database, migrate_async
+from config import ROOT, Settings, get_settings
+from domain.application import ApplicationView, RenewalInput, vietnam_date
+from domain.models import ApplicationStatus
+from domain.validation import DeclarationInvalid, parse_declaration
+from workflows import client as renewals
+from workflows.contract import workflow_id
+
+DEMO_DATA = ROOT / "data" / "demo.json"
+DEMO_DECLARATION = ROOT / "data" / "demo_declaration.json"
+
+
+async def _temporal(settings: Settings) -> Client:
+    return await Client.connect(
+        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter
+    )
+
+
+def _print_view(view: ApplicationView) -> None:
+    print(f"application {view.application_id}: {view.status.value}")
+    if view.rejection_message:
+        print(f"  rejected: {view.rejection_message}")
+    for member in view.members:
+        extra = f" ({member.reason.value})" if member.reason else ""
+        period = f" {member.valid_from} → {member.valid_to}" if member.valid_from else ""
+        print(f"  {member.card_number}: {member.result}{extra}{period}")
+    if view.quote:
+        print(f"  quote on {view.quote.quote_date}, base salary {view.quote.base_salary:,} đồng")
+        for line in view.quote.lines:
+            print(
+                f"    #{line.position} {line.card_number} {line.rate_percent}% × {line.months} months"
+                f" = {line.amount:,} đồng"
+            )
+        print(f"  total {view.quote.total:,} đồng — {view.quote.total_in_words}")
+    if view.payment and view.status == ApplicationStatus.AWAITING_PAYMENT:
+        print(f"  pay {view.payment.amount:,} đồng, reference {view.payment.txn_ref}, before {view.payment.deadline}")
+        print(f"  pay at {view.payment.pay_url}")
+    if view.review_reason:
+        print(f"  payment review: {view.review_reason}")
+    if view.receipt:
+        print(f"  receipt {view.receipt.label}, verification code {view.receipt.verification_code}")
+
+
+async def declare(settings: Settings, path: Path, application_id: str | None = None) -> ApplicationView:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    now = datetime.now(UTC)
+    try:
+        declaration = parse_declaration(data, today=vietnam_date(now))
+    except DeclarationInvalid as exc:
+        raise SystemExit(f"invalid declaration: {exc}") from None
+    request = RenewalInput(
+        application_id=application_id or str(uuid.uuid4()),
+        declaration=declaration,
+        submitted_at=now,
+        payment_deadline_seconds=int(settings.bhyt_payment_deadline.total_seconds()),
+        receipt_series=settings.bhyt_receipt_series,
+    )
+    client = await _temporal(settings)
+    return await renewals.submit(client, request, task_queue=settings.temporal_task_queue)
+
+
+async def status(settings: Settings, application_id: str) -> ApplicationView:
+    view = await renewals.status(await _temporal(settings), application_id)
+    if view is None:
+        raise SystemExit(f"no application {application_id}")
+    return view
+
+
+async def pay(settings: Settings, application_id: str, amount: int | None, succeed: bool) -> dict[str, Any]:
+    view = await status(settings, application_id)
+    if view.payment is None:
+        raise SystemExit(f"application {application_id} has no payment order ({view.status.value})")
+    async with BankGatewayClient(settings.bank_url, settings.bhyt_tmn_code) as bank:
+        return await bank.pay(view.payment.txn_ref, amount=amount, succeed=succeed)
+
+
+async def cancel(settings: Settings, application_id: str) -> None:
+    await status(settings, application_id)
+    await renewals.signal_cancel(await _temporal(settings), application_id)
+
+
+async def seed(settings: Settings, path: Path) -> None:
+    """Both sides of the data file: citizens to the registry, participants and contributions to BHXH."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    async with httpx.AsyncClient(base_url=settings.registry_url, timeout=30) as registry:
+        response = await registry.post(
+            "/admin/citizens", json={"citizens": data.get("citizens", [])},
+            headers={"X-API-Key": settings.registry_api_key},
+        )
+        response.raise_for_status()
+    await migrate_async(settings.database_url)
+    db = Database(settings.database_url)
+    try:
+        async with db.unit_of_work() as uow:
+            summary = await uow.repo.load_reference_data(data)
+            await uow.commit()
+    finally:
+        await db.dispose()
+    print(f"registry: {len(data.get('citizens', []))} citizens loaded")
+    print(f"BHXH database: {summary}")
+
+
+async def wait_for(settings: Settings, application_id: str, statuses: set[ApplicationStatus], timeout: float = 60) -> ApplicationView:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        view = await status(settings, application_id)
+        if view.status in statuses or loop.time() > deadline:
+            return view
+        await asyncio.sleep(0.5)
+
+
+async def demo(settings: Settings) -> int:
+    """Declare the demo household, pay through the bank simulator, print the receipt and the UI link."""
+    print(f"1. declaring {DEMO_DECLARATION.relative_to(ROOT)}")
+    view = await declare(settings, DEMO_DECLARATION)
+    _print_view(view)
+    if view.status != ApplicationStatus.AWAITING_PAYMENT:
+        print("the demo household was not quoted: has the demo data been loaded (python starter.py seed data/demo.json)?")
+        return 1
+    print("2. paying at the bank simulator (the bank then calls the IPN endpoint, which signals the workflow)")
+    await pay(settings, view.application_id, None, True)
+    final = await wait_for(settings, view.application_id, {ApplicationStatus.COMPLETED, ApplicationStatus.PAYMENT_REVIEW})
+    print("3. result")
+    _print_view(final)
+    base = settings.bhyt_public_url.rstrip("/")
+    print(f"receipt:     {base}/api/v1/renewals/{view.application_id}/receipt?format=html")
+    print(f"Temporal UI: {settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows/{workflow_id(view.application_id)}")
+    return 0 if final.status == ApplicationStatus.COMPLETED else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    p = commands.add_parser("declare", help="start an application from a declaration JSON file")
+    p.add_argument("file", type=Path)
+    p.add_argument("--id", help="application id to use (a retry with the same id joins the same application)")
+    p = commands.add_parser("status", help="the application as it stands")
+    p.add_argument("id")
+    p = commands.add_parser("pay", help="ask the bank simulator to pay an application")
+    p.add_argument("id")
+    p.add_argument("--amount", type=int, help="pay another amount (to test a mismatch)")
+    p.add_argument("--fail", action="store_true", help="a failed payment")
+    p = commands.add_parser("cancel", help="cancel an application awaiting payment")
+    p.add_argument("id")
+    p = commands.add_parser("seed", help="load a DESIGN §6 data file into both sides")
+    p.add_argument("file", type=Path, nargs="?", default=DEMO_DATA)
+    commands.add_parser("demo", help="a full renewal against the running stack")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+
+    if args.command == "declare":
+        _print_view(asyncio.run(declare(settings, args.file, args.id)))
+    elif args.command == "status":
+        _print_view(asyncio.run(status(settings, args.id)))
+    elif args.command == "pay":
+        result = asyncio.run(pay(settings, args.id, args.amount, not args.fail))
+        print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+    elif args.command == "cancel":
+        asyncio.run(cancel(settings, args.id))
+        print(f"cancel sent to application {args.id}")
+    elif args.command == "seed":
+        asyncio.run(seed(settings, args.file))
+    elif args.command == "demo":
+        return asyncio.run(demo(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
