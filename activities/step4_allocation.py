@@ -6,7 +6,7 @@ from temporalio import activity
 
 from activities.errors import APPLICATION_NOT_FOUND, business_error
 from activities.inputs import AllocateInput, AllocateResult, ReconcileInput
-from adapters.bank import BankGatewayClient
+from adapters.bank import BankGatewayClient, BankOrderNotFound
 from adapters.db import AllocationRequest, Database
 from domain.application import payment_mismatch, vietnam_date
 
@@ -29,14 +29,21 @@ class AllocationActivities:
         reason = payment_mismatch(record.txn_ref, record.amount, request.payment)
         if reason:
             return reason
-        order = await self._bank.get_order(record.txn_ref)
-        paid = order.get("paid_amount", order.get("amount"))
-        if order.get("status") != "paid":
-            return f"bank_order_not_paid: {order.get('status')}"
-        if paid != request.payment.amount:
-            return f"bank_amount_mismatch: bank {paid}, callback {request.payment.amount}"
-        bank_tran_no = order.get("bank_tran_no")
-        if bank_tran_no is not None and bank_tran_no != request.payment.bank_tran_no:
+        try:
+            order = await self._bank.get_order(record.txn_ref)
+        except BankOrderNotFound:
+            return "bank_has_no_such_order"
+        transaction = next(
+            (t for t in order.get("transactions", []) if t.get("transaction_no") == request.payment.transaction_no),
+            None,
+        )
+        if transaction is None:
+            return "bank_has_no_such_transaction"
+        if (transaction.get("response_code"), transaction.get("transaction_status")) != ("00", "00"):
+            return "bank_transaction_not_successful"
+        if transaction.get("amount") != request.payment.amount:
+            return f"bank_amount_mismatch: bank {transaction.get('amount')}, callback {request.payment.amount}"
+        if transaction.get("bank_tran_no") != request.payment.bank_tran_no:
             return "bank_transaction_mismatch"
         return None
 

@@ -1,0 +1,186 @@
+"""Client of the bank payment gateway (step 3): payment orders, their state, the daily statement.
+
+It knows only a base URL and our merchant code. Like the registry client it never retries on
+its own; the error types tell the caller's retry policy what to do:
+
+    BankError
+    ├── BankUnavailable       timeout, connection failure, 5xx/429, unreadable answer: retry later
+    └── BankRejected          the gateway refused the request (4xx): retrying the same call fails again
+        └── BankOrderNotFound the gateway has no order with this txn_ref
+
+The money itself arrives on the other path: the gateway's signed IPN to our callback endpoint
+(see `adapters.ipn`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+
+class BankError(Exception):
+    retryable: ClassVar[bool] = False
+
+    def __init__(self, message: str, *, operation: str = "", status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.status_code = status_code
+
+
+class BankUnavailable(BankError):
+    retryable = True
+
+
+class BankRejected(BankError):
+    """E.g. the txn_ref is already used for another amount (409), or the merchant code is unknown (403)."""
+
+
+class BankOrderNotFound(BankRejected):
+    pass
+
+
+@dataclass(frozen=True)
+class PaymentOrder:
+    txn_ref: str
+    amount: int
+    pay_url: str
+    status: str
+
+
+class BankGatewayClient:
+    def __init__(
+        self,
+        base_url: str,
+        tmn_code: str,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.tmn_code = tmn_code
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            headers={"Accept": "application/json"},
+            timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+            transport=transport,
+        )
+
+    async def __aenter__(self) -> BankGatewayClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def create_order(
+        self,
+        *,
+        txn_ref: str,
+        amount: int,
+        order_info: str,
+        ipn_url: str,
+        expires_at: datetime | None = None,
+    ) -> PaymentOrder:
+        """Idempotent on txn_ref, so an activity retried after a lost answer gets the same order back.
+
+        A different amount for a txn_ref already used raises BankRejected.
+        """
+        body: dict[str, Any] = {
+            "tmn_code": self.tmn_code,
+            "txn_ref": txn_ref,
+            "amount": amount,
+            "order_info": order_info,
+            "ipn_url": ipn_url,
+        }
+        if expires_at is not None:
+            if expires_at.tzinfo is None:
+                raise ValueError("expires_at must be timezone-aware")
+            body["expires_at"] = expires_at.isoformat()
+        data = await self._call("create_order", "POST", "/api/v1/orders", json=body)
+        return PaymentOrder(
+            txn_ref=data["txn_ref"],
+            amount=int(data["amount"]),
+            pay_url=data["pay_url"],
+            status=data["status"],
+        )
+
+    async def pay(self, txn_ref: str, *, amount: int | None = None, succeed: bool = True) -> dict[str, Any]:
+        """The household paying (the simulator's stand-in for the bank's payment page)."""
+        body: dict[str, Any] = {"succeed": succeed}
+        if amount is not None:
+            body["amount"] = amount
+        return await self._call("pay", "POST", f"/api/v1/orders/{_seg(txn_ref)}/pay", json=body)
+
+    async def get_order(self, txn_ref: str) -> dict[str, Any]:
+        """The order with its payments (`transactions`) and every IPN attempt (`ipn_attempts`)."""
+        return await self._call("get_order", "GET", f"/api/v1/orders/{_seg(txn_ref)}")
+
+    async def statement(self, day: date) -> list[dict[str, Any]]:
+        data = await self._call("statement", "GET", "/api/v1/statement", params={"date": day.isoformat()})
+        return list(data["transactions"])
+
+    async def health(self) -> bool:
+        try:
+            response = await self._http.get("/health")
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
+    async def _call(self, operation: str, method: str, path: str, **kwargs: Any) -> Any:
+        started = time.monotonic()
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except httpx.TimeoutException as exc:
+            self._log(operation, started, "timeout")
+            raise BankUnavailable(f"bank {operation}: timed out", operation=operation) from exc
+        except httpx.TransportError as exc:
+            self._log(operation, started, type(exc).__name__)
+            raise BankUnavailable(
+                f"bank {operation}: cannot reach the gateway ({type(exc).__name__})", operation=operation
+            ) from exc
+        status = response.status_code
+        self._log(operation, started, str(status))
+        if status >= 500 or status in (408, 429):
+            raise BankUnavailable(f"bank {operation}: HTTP {status}", operation=operation, status_code=status)
+        if status >= 400:
+            kind = BankOrderNotFound if status == 404 and operation != "create_order" else BankRejected
+            raise kind(
+                f"bank {operation}: HTTP {status}: {_detail(response)}",
+                operation=operation,
+                status_code=status,
+            )
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise BankUnavailable(f"bank {operation}: unreadable answer", operation=operation) from exc
+
+    @staticmethod
+    def _log(operation: str, started: float, outcome: str) -> None:
+        log.info("bank %s -> %s in %.0f ms", operation, outcome, (time.monotonic() - started) * 1000)
+
+
+def _seg(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _detail(response: httpx.Response) -> str:
+    """The gateway's reason, shortened. A validation error names the fields only: its full form
+    echoes our input, and order info may carry a household's name."""
+    try:
+        detail = response.json().get("detail", "")
+    except (ValueError, AttributeError):
+        return "no detail"
+    if isinstance(detail, list):
+        fields = [".".join(str(p) for p in item.get("loc", ())) for item in detail if isinstance(item, dict)]
+        return "invalid " + ", ".join(fields)
+    return str(detail)[:200]

@@ -1,0 +1,250 @@
+"""The bank simulator's own storage: orders, the payments made against them, every IPN attempt.
+
+Kept in SQLite (stdlib sqlite3, a connection per call) so that a restarted simulator still
+knows its orders, can answer the statement of a past day, and resumes callbacks it had not
+finished delivering, as a real gateway would.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS orders (
+    txn_ref     TEXT PRIMARY KEY,
+    tmn_code    TEXT NOT NULL,
+    amount      INTEGER NOT NULL,
+    order_info  TEXT NOT NULL,
+    ipn_url     TEXT NOT NULL,
+    status      TEXT NOT NULL,              -- pending | paid | failed
+    created_at  TEXT NOT NULL,
+    expires_at  TEXT
+);
+CREATE TABLE IF NOT EXISTS transactions (
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    transaction_no      TEXT UNIQUE,
+    txn_ref             TEXT NOT NULL REFERENCES orders (txn_ref),
+    amount              INTEGER NOT NULL,
+    bank_code           TEXT NOT NULL,
+    bank_tran_no        TEXT NOT NULL,
+    card_type           TEXT NOT NULL,
+    pay_date            TEXT NOT NULL,      -- ISO 8601 with +07:00
+    pay_day             TEXT NOT NULL,      -- its date in GMT+7, for the statement
+    response_code       TEXT NOT NULL,
+    transaction_status  TEXT NOT NULL,
+    ipn_state           TEXT NOT NULL DEFAULT 'pending'   -- pending | delivered | gave_up
+);
+CREATE INDEX IF NOT EXISTS transactions_day ON transactions (pay_day);
+CREATE TABLE IF NOT EXISTS ipn_attempts (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    txn_ref         TEXT NOT NULL,
+    transaction_no  TEXT NOT NULL,
+    attempt         INTEGER NOT NULL,
+    kind            TEXT NOT NULL,          -- delivery | duplicate
+    at              TEXT NOT NULL,
+    http_status     INTEGER,
+    rsp_code        TEXT,
+    message         TEXT,
+    error           TEXT
+);
+CREATE INDEX IF NOT EXISTS ipn_attempts_txn ON ipn_attempts (txn_ref);
+"""
+
+TRANSACTION_NO_BASE = 14_000_000
+"""vnp_TransactionNo looks like VNPay's 8-digit numbers."""
+
+
+class BankStore:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=10)
+        db.row_factory = sqlite3.Row
+        try:
+            with db:
+                yield db
+        finally:
+            db.close()
+
+    # -- orders ---------------------------------------------------------------------------------
+
+    def get_order(self, txn_ref: str) -> dict[str, Any] | None:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM orders WHERE txn_ref = ?", (txn_ref,)).fetchone()
+        return dict(row) if row else None
+
+    def insert_order(
+        self,
+        *,
+        txn_ref: str,
+        tmn_code: str,
+        amount: int,
+        order_info: str,
+        ipn_url: str,
+        created_at: datetime,
+        expires_at: datetime | None,
+    ) -> tuple[dict[str, Any], bool]:
+        """Returns the stored order and whether this call created it (idempotent on txn_ref)."""
+        with self._connect() as db:
+            cur = db.execute(
+                "INSERT INTO orders (txn_ref, tmn_code, amount, order_info, ipn_url, status, created_at, expires_at) "
+                "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (txn_ref) DO NOTHING",
+                (
+                    txn_ref,
+                    tmn_code,
+                    amount,
+                    order_info,
+                    ipn_url,
+                    created_at.isoformat(),
+                    expires_at.isoformat() if expires_at else None,
+                ),
+            )
+            created = cur.rowcount == 1
+            row = db.execute("SELECT * FROM orders WHERE txn_ref = ?", (txn_ref,)).fetchone()
+        return dict(row), created
+
+    # -- payments -------------------------------------------------------------------------------
+
+    def record_payment(
+        self,
+        *,
+        txn_ref: str,
+        amount: int,
+        bank_code: str,
+        card_type: str,
+        pay_date: datetime,
+        response_code: str,
+        transaction_status: str,
+        order_status: str,
+    ) -> dict[str, Any] | None:
+        """Atomically: refuse if already paid, else add the transaction and move the order on."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            status = db.execute("SELECT status FROM orders WHERE txn_ref = ?", (txn_ref,)).fetchone()
+            if status is None or status["status"] == "paid":
+                return None
+            cur = db.execute(
+                "INSERT INTO transactions (txn_ref, amount, bank_code, bank_tran_no, card_type, pay_date, pay_day, "
+                "response_code, transaction_status) VALUES (?, ?, ?, '', ?, ?, ?, ?, ?)",
+                (
+                    txn_ref,
+                    amount,
+                    bank_code,
+                    card_type,
+                    pay_date.isoformat(),
+                    pay_date.date().isoformat(),
+                    response_code,
+                    transaction_status,
+                ),
+            )
+            number = TRANSACTION_NO_BASE + int(cur.lastrowid or 0)
+            db.execute(
+                "UPDATE transactions SET transaction_no = ?, bank_tran_no = ? WHERE id = ?",
+                (str(number), f"VNP{number}", cur.lastrowid),
+            )
+            db.execute("UPDATE orders SET status = ? WHERE txn_ref = ?", (order_status, txn_ref))
+            row = db.execute("SELECT * FROM transactions WHERE id = ?", (cur.lastrowid,)).fetchone()
+        return _transaction(row)
+
+    def transactions(self, txn_ref: str) -> list[dict[str, Any]]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT * FROM transactions WHERE txn_ref = ? ORDER BY id", (txn_ref,)
+            ).fetchall()
+        return [_transaction(r) for r in rows]
+
+    def undelivered(self) -> list[dict[str, Any]]:
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM transactions WHERE ipn_state = 'pending' ORDER BY id").fetchall()
+        return [_transaction(r) for r in rows]
+
+    def set_ipn_state(self, transaction_no: str, state: str) -> None:
+        with self._connect() as db:
+            db.execute(
+                "UPDATE transactions SET ipn_state = ? WHERE transaction_no = ?", (state, transaction_no)
+            )
+
+    def settled(self, day: date, tmn_code: str) -> list[dict[str, Any]]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT t.*, o.order_info, o.tmn_code FROM transactions t JOIN orders o USING (txn_ref) "
+                "WHERE t.pay_day = ? AND o.tmn_code = ? AND t.response_code = '00' "
+                "AND t.transaction_status = '00' ORDER BY t.id",
+                (day.isoformat(), tmn_code),
+            ).fetchall()
+        return [_transaction(r) for r in rows]
+
+    # -- IPN attempts ---------------------------------------------------------------------------
+
+    def record_attempt(
+        self,
+        *,
+        txn_ref: str,
+        transaction_no: str,
+        kind: str,
+        at: datetime,
+        http_status: int | None,
+        rsp_code: str | None,
+        message: str | None,
+        error: str | None,
+    ) -> int:
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            attempt = (
+                1
+                + db.execute(
+                    "SELECT count(*) FROM ipn_attempts WHERE transaction_no = ?", (transaction_no,)
+                ).fetchone()[0]
+            )
+            db.execute(
+                "INSERT INTO ipn_attempts (txn_ref, transaction_no, attempt, kind, at, http_status, rsp_code, "
+                "message, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    txn_ref,
+                    transaction_no,
+                    attempt,
+                    kind,
+                    at.isoformat(),
+                    http_status,
+                    rsp_code,
+                    message,
+                    error,
+                ),
+            )
+        return int(attempt)
+
+    def delivery_attempts(self, transaction_no: str) -> int:
+        with self._connect() as db:
+            return int(
+                db.execute(
+                    "SELECT count(*) FROM ipn_attempts WHERE transaction_no = ? AND kind = 'delivery'",
+                    (transaction_no,),
+                ).fetchone()[0]
+            )
+
+    def attempts(self, txn_ref: str) -> list[dict[str, Any]]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT attempt, kind, transaction_no, at, http_status, rsp_code, message, error "
+                "FROM ipn_attempts WHERE txn_ref = ? ORDER BY id",
+                (txn_ref,),
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+
+def _transaction(row: sqlite3.Row) -> dict[str, Any]:
+    out = dict(row)
+    out.pop("id", None)
+    out.pop("pay_day", None)
+    return out
