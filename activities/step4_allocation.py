@@ -50,17 +50,15 @@ class AllocationActivities:
     @activity.defn(name="allocate")
     async def allocate(self, request: AllocateInput) -> AllocateResult:
         """One transaction, keyed by the application and the bank transaction: a retry returns the same receipt."""
-        async with self._db.unit_of_work() as uow:
-            result = await uow.repo.allocate(
-                AllocationRequest(
-                    application_id=request.application_id,
-                    household_code=request.household_code,
-                    payer_name=request.payer_name,
-                    series=request.receipt_series,
-                    payment=request.payment,
-                    payment_date=vietnam_date(request.payment.pay_date),
-                    lines=request.lines,
-                )
+        result = await self._db.allocate(
+            AllocationRequest(
+                application_id=request.application_id,
+                household_code=request.household_code,
+                payer_name=request.payer_name,
+                series=request.receipt_series,
+                payment=request.payment,
+                payment_date=vietnam_date(request.payment.pay_date),
+                lines=request.lines,
             )
-            await uow.commit()
+        )
         return AllocateResult(receipt=result.receipt, allocations=result.allocations)

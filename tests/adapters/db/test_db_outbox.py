@@ -1,0 +1,30 @@
+"""The notification outbox's uniqueness holds on both databases, also under concurrent sends."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from sqlalchemy import func, select
+
+from adapters.db.orm import NotificationRow
+from adapters.notifications import Notice, Notifier
+
+
+async def test_concurrent_sends_of_one_notice_record_it_once(db):
+    posted: list[httpx.Request] = []
+
+    def hook(request: httpx.Request) -> httpx.Response:
+        posted.append(request)
+        return httpx.Response(200)
+
+    notifier = Notifier(db, "http://notify.test/hook", httpx.MockTransport(hook), backoff_seconds=0)
+    notice = Notice("app-1", "renewed", "GD4010101234567", "message", {"n": 1})
+    created = await asyncio.gather(*(notifier.send(notice) for _ in range(5)))
+    assert sorted(created) == [False, False, False, False, True]
+    assert await notifier.send(notice) is False
+    async with db.unit_of_work(read_only=True) as uow:
+        assert await uow.session.scalar(select(func.count()).select_from(NotificationRow)) == 1
+    assert await notifier.status(notice) == ("delivered", len(posted))
+    # at least once: concurrent first sends may each post, the receiver dedupes on the key
+    assert {r.headers["Idempotency-Key"] for r in posted} == {notice.notice_id}
