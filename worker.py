@@ -81,7 +81,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event, client: Client | N
         stack.push_async_callback(registry.aclose)
         bank = BankGatewayClient(settings.bank_url, settings.bhyt_tmn_code)
         stack.push_async_callback(bank.aclose)
-        notifier = Notifier(db, settings.notify_webhook_url)
+        notifier = Notifier(db, settings.notify_webhook_url or None)
         worker = Worker(
             client,
             task_queue=settings.temporal_task_queue,

@@ -58,6 +58,10 @@ async def submit(client: Client, request: RenewalInput, *, task_queue: str = TAS
         )
     except Exception:
         # the run already closed (e.g. a retry after a rejection): answer with its final state
+        try:
+            await start.workflow_handle()  # collect the start's own failure, so it is not reported as lost
+        except Exception:  # noqa: BLE001 - the same failure as the one being handled
+            pass
         view = await status(client, request.application_id)
         if view is None:
             raise
