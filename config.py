@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_task_queue: str = "bhyt-renewal"
     temporal_ui_url: str = "http://localhost:8233"
+    bhyt_payload_key: str = "ZGV2LW9ubHktcGF5bG9hZC1rZXktMzItYnl0ZXMhISE"
+    """AES key (url-safe base64, 32 bytes) encrypting workflow payloads; the default is for local use only."""
+    bhyt_payload_key_id: str = "dev-1"
 
     # HTTP API
     bhyt_api_host: str = "127.0.0.1"

@@ -24,10 +24,10 @@ from typing import Any
 
 import httpx
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from adapters.bank import BankGatewayClient
 from adapters.db import Database, migrate_async
+from adapters.temporal_payloads import data_converter
 from config import ROOT, Settings, get_settings
 from domain.application import ApplicationView, RenewalInput, vietnam_date
 from domain.models import ApplicationStatus
@@ -41,7 +41,7 @@ DEMO_DECLARATION = ROOT / "data" / "demo_declaration.json"
 
 async def _temporal(settings: Settings) -> Client:
     return await Client.connect(
-        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter
+        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=data_converter(settings)
     )
 
 

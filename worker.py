@@ -16,7 +16,6 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.notify import NotificationActivities
@@ -29,6 +28,7 @@ from adapters.bank import BankGatewayClient
 from adapters.db import Database
 from adapters.notifications import Notifier
 from adapters.registry import RegistryClient
+from adapters.temporal_payloads import data_converter
 from config import Settings, get_settings
 from workflows.renewal import HouseholdRenewal
 
@@ -68,7 +68,7 @@ async def connect(settings: Settings) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(settings),
     )
 
 

@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from adapters.db import Database
+from adapters.temporal_payloads import data_converter
 from api import ipn, renewals
 from api.deps import Services
 from config import Settings, get_settings
@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
         client = temporal or await Client.connect(
             settings.temporal_address,
             namespace=settings.temporal_namespace,
-            data_converter=pydantic_data_converter,
+            data_converter=data_converter(settings),
         )
         database = db or Database(settings.database_url)
         app.state.services = Services(settings=settings, temporal=client, db=database)

@@ -11,7 +11,12 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from adapters.temporal_payloads import data_converter
+from config import Settings
 from workflows.contract import SEARCH_ATTRIBUTES
+
+CONVERTER = data_converter(Settings(_env_file=None))  # type: ignore[call-arg]
+"""The project's converter (pydantic + payload encryption) with the default key: tests use it everywhere."""
 
 BIN = Path(sys.executable).parent
 

@@ -10,10 +10,9 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from tests.temporal_support import binary, register_search_attributes
+from tests.temporal_support import CONVERTER, binary, register_search_attributes
 from tests.workflows.fakes import FakeBackend
 from tests.workflows.test_renewal_workflow import DEADLINE, Run, payment_for, request
 from workflows import client as renewals
@@ -23,7 +22,7 @@ HISTORIES = Path(__file__).parent / "histories"
 
 async def record() -> None:
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=binary("temporal-test-server")
+        data_converter=CONVERTER, test_server_existing_path=binary("temporal-test-server")
     )
     await register_search_attributes(env.client)
     try:

@@ -12,14 +12,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from domain.application import ApplicationView, RenewalInput
 from domain.messages import RESIDENCE_MISMATCH
 from domain.models import ApplicationStatus, Declaration, PaymentReceived
-from tests.temporal_support import binary, register_search_attributes
+from tests.temporal_support import CONVERTER, binary, register_search_attributes
 from tests.workflows.fakes import FakeBackend
 from workflows import client as renewals
 from workflows.contract import SA_MEMBER_COUNT, SA_RENEWAL_STATUS, SA_TOTAL_AMOUNT
@@ -66,7 +65,7 @@ DEADLINE = timedelta(hours=24)
 @pytest.fixture(scope="module")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     environment = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=binary("temporal-test-server")
+        data_converter=CONVERTER, test_server_existing_path=binary("temporal-test-server")
     )
     await register_search_attributes(environment.client)
     yield environment
@@ -310,3 +309,26 @@ async def test_same_application_id_twice_starts_one_run(env: WorkflowEnvironment
     assert backend.calls["record_declaration"] == 1
     desc = await renewals.handle(env.client, req.application_id).describe()
     assert desc.status == WorkflowExecutionStatus.COMPLETED
+
+
+async def test_history_holds_no_personal_data_in_clear(env: WorkflowEnvironment) -> None:
+    """What Temporal stores (and its UI shows) is encrypted; search attributes stay readable."""
+    backend = FakeBackend()
+    req = request()
+    async with Run(env, backend) as run:
+        await run.submit(req)
+        await renewals.signal_cancel(env.client, req.application_id)
+        await run.result(req)
+    history = await renewals.handle(env.client, req.application_id).fetch_history()
+    started = history.events[0].workflow_execution_started_event_attributes
+    scheduled = [
+        e.activity_task_scheduled_event_attributes for e in history.events if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    payloads = list(started.input.payloads) + [p for a in scheduled for p in a.input.payloads]
+    assert len(payloads) > 5
+    for payload in payloads:
+        assert payload.metadata["encoding"] == b"binary/encrypted"
+        for secret in (b"001080012345", b"1980-05-12", "Nguyễn".encode()):
+            assert secret not in payload.data
+    attrs = await search_attributes(env.client, req)
+    assert attrs.get(SA_RENEWAL_STATUS) == "cancelled"
