@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, Request
+from temporalio.service import RPCError, RPCStatusCode
 
 from adapters import ipn
 from api.deps import ServicesDep
@@ -67,5 +68,14 @@ def _outcome(payment: PaymentReceived, matches: bool) -> str:
 
 async def _signal(svc: ServicesDep, application_id: str, payment: PaymentReceived) -> None:
     """A successful payment goes to the workflow even when the amount is wrong: it then holds
-    the application in payment review for an operator instead of leaving the money unseen."""
-    await renewals.signal_payment(svc.temporal, application_id, payment)
+    the application in payment review for an operator instead of leaving the money unseen.
+
+    A run that has already closed cannot take the signal: a repeat of a confirmed payment needs
+    nothing more, and money for an expired or cancelled application is on record in
+    `bank_payments` for an operator to refund, so the callback is still acknowledged."""
+    try:
+        await renewals.signal_payment(svc.temporal, application_id, payment)
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+        log.warning("payment callback for closed application %s: kept for operator review", application_id)

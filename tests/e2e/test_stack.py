@@ -353,7 +353,9 @@ async def test_expiry_on_the_dev_server(stack: Stack, temporal: Client, db: Data
     """A run started with a 2-second deadline (the input carries it) expires and frees its cards."""
     request = RenewalInput(
         application_id=str(uuid.uuid4()),
-        declaration=Declaration.model_validate(DN_HOUSEHOLD),
+        declaration=Declaration.model_validate(
+            {"head": head("040085001234"), "members": [member("GD4797901112233", "chủ hộ")]}
+        ),
         submitted_at=datetime.now(UTC),
         payment_deadline_seconds=2,
         receipt_series=stack.settings.bhyt_receipt_series,
@@ -363,7 +365,7 @@ async def test_expiry_on_the_dev_server(stack: Stack, temporal: Client, db: Data
     final = await renewals.handle(temporal, request.application_id).result()
     assert final.status == "expired"
     async with db.unit_of_work(read_only=True) as uow:
-        assert await uow.repo.reserved_by("0102345601") is None
+        assert await uow.repo.reserved_by("7901112233") is None
         record = await uow.repo.get_application(request.application_id)
     assert record is not None and record.status == "expired"
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from tests.unit.domain_strategies import birth_dates, genders, personal_id_for
 from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.identifiers import CardRef, century_gender_digit, parse_card_number, personal_id_error
 from domain.models import Gender
+from tests.unit.domain_strategies import birth_dates, genders, personal_id_for
 
 MALE, FEMALE = Gender.MALE, Gender.FEMALE
 

@@ -14,7 +14,7 @@ KEY = base64.urlsafe_b64encode(bytes(range(32))).decode().rstrip("=")
 
 async def test_round_trip_and_nothing_in_clear() -> None:
     codec = EncryptionCodec(parse_key(KEY), "k1")
-    original = Payload(metadata={"encoding": b"json/plain"}, data='{"personal_id": "001080012345"}'.encode())
+    original = Payload(metadata={"encoding": b"json/plain"}, data=b'{"personal_id": "001080012345"}')
     [sealed] = await codec.encode([original])
     assert b"001080012345" not in sealed.SerializeToString()
     assert sealed.metadata["encoding"] == b"binary/encrypted"
