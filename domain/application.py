@@ -23,6 +23,11 @@ from domain.models import (
 VIETNAM_TZ = timezone(timedelta(hours=7), "ICT")
 NO_ELIGIBLE_MEMBER = "Không có thành viên nào đủ điều kiện gia hạn thẻ BHYT theo hộ gia đình"
 """Rejection when step 2b leaves nobody to renew (the procedure has no prescribed wording)."""
+VERIFICATION_UNAVAILABLE = (
+    "Hệ thống chưa xác thực được thông tin của hộ gia đình do gián đoạn kết nối với cơ sở dữ liệu; "
+    "đề nghị kê khai lại sau"
+)
+"""Rejection when an outside system stays unavailable past the retry window of step 2."""
 
 
 class RenewalInput(BaseModel):

@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import notices
     from domain.application import (
         NO_ELIGIBLE_MEMBER,
+        VERIFICATION_UNAVAILABLE,
         ApplicationView,
         RenewalInput,
         payment_mismatch,
@@ -81,6 +82,11 @@ DATABASE = dict(
     schedule_to_close_timeout=timedelta(hours=1),
     retry_policy=OUTAGE_RETRY,
 )
+CLOSING = dict(
+    # the final status and the freed cards must reach the records: retry until the database answers
+    start_to_close_timeout=timedelta(seconds=30),
+    retry_policy=OUTAGE_RETRY,
+)
 REGISTRY = dict(
     start_to_close_timeout=timedelta(seconds=20),
     schedule_to_close_timeout=timedelta(minutes=30),
@@ -103,7 +109,11 @@ NOTICE = dict(
     retry_policy=OUTAGE_RETRY,
 )
 
-ACCEPTS_CANCEL = (ApplicationStatus.VERIFYING, ApplicationStatus.AWAITING_PAYMENT, ApplicationStatus.PAYMENT_REVIEW)
+ACCEPTS_CANCEL = (
+    ApplicationStatus.VERIFYING,
+    ApplicationStatus.AWAITING_PAYMENT,
+    ApplicationStatus.PAYMENT_REVIEW,
+)
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
@@ -116,7 +126,10 @@ class HouseholdRenewal:
             status=ApplicationStatus.VERIFYING,
             submitted_at=request.submitted_at,
             updated_at=request.submitted_at,
-            members=[MemberOutcome(card_number=m.card_number, result="pending") for m in request.declaration.members],
+            members=[
+                MemberOutcome(card_number=m.card_number, result="pending")
+                for m in request.declaration.members
+            ],
         )
         self._payments: list[PaymentReceived] = []
         self._handled = 0  # payments already looked at by step 3
@@ -136,68 +149,28 @@ class HouseholdRenewal:
     async def _run(self) -> None:
         request = self._request
         application_id = request.application_id
-        members = request.declaration.members
 
         # Step 1 — kê khai
         try:
             await workflow.execute_activity_method(
-                DeclarationActivities.record_declaration, request, summary="step 1: record declaration", **DATABASE
+                DeclarationActivities.record_declaration,
+                request,
+                summary="step 1: record declaration",
+                **DATABASE,
             )
         except ActivityError as err:
             return await self._reject(f"Tờ khai không hợp lệ ({_cause(err)})")
 
-        # Step 2a — residence in the National Population Database
-        residence = await workflow.execute_activity_method(
-            VerificationActivities.verify_residence,
-            ResidenceInput(
-                application_id=application_id,
-                head_personal_id=request.declaration.head.personal_id,
-                card_numbers=[m.card_number for m in members],
-            ),
-            summary="step 2a: verify residence",
-            **REGISTRY,
-        )
-        if residence.household_code is None:
-            return await self._reject(RESIDENCE_MISMATCH)
-        self._view.household_code = residence.household_code
-
-        # Step 2b — participation in the BHXH database, per member
-        checks = await workflow.execute_activity_method(
-            VerificationActivities.check_participation,
-            ParticipationInput(application_id=application_id, members=members),
-            summary="step 2b: check participation",
-            **REGISTRY,
-        )
-        self._record_checks(checks)
-        if not any(c.eligible for c in checks):
-            return await self._reject(NO_ELIGIBLE_MEMBER)
-
-        # Step 2c — the quote, binding until the payment deadline
-        quote_date = vietnam_date(workflow.now())
-        quote = await workflow.execute_activity_method(
-            VerificationActivities.compute_quote,
-            QuoteRequest(
-                application_id=application_id,
-                household_code=residence.household_code,
-                quote_date=quote_date,
-                members=members,
-                checks=checks,
-            ),
-            summary="step 2c: compute quote",
-            **DATABASE,
-        )
-        deadline = workflow.now() + timedelta(seconds=request.payment_deadline_seconds)
-        payment = await workflow.execute_activity_method(
-            PaymentActivities.open_payment,
-            OpenPayment(
-                application_id=application_id,
-                household_code=residence.household_code,
-                quote=quote,
-                deadline=deadline,
-            ),
-            summary="step 3: open payment order",
-            **BANK,
-        )
+        # Step 2 — xác thực & tính tiền (and the payment order of step 3)
+        try:
+            quoted = await self._verify_and_quote()
+        except ActivityError as err:
+            # an outside system stayed down past the retry window: the declarant may declare again
+            workflow.logger.warning("verification failed: %s", _cause(err))
+            return await self._reject(VERIFICATION_UNAVAILABLE)
+        if quoted is None:
+            return
+        household_code, quote, payment = quoted
         self._view.quote = quote
         self._view.payment = payment
         workflow.upsert_search_attributes(
@@ -218,25 +191,88 @@ class HouseholdRenewal:
         # Step 4 — phân bổ (a refusal by the records sends the money to an operator, never lost)
         self._set_status(ApplicationStatus.ALLOCATING)
         try:
-            result = await self._allocate(residence.household_code, quote, paid)
+            result = await self._allocate(household_code, quote, paid)
         except ActivityError as err:
             await self._to_review(f"allocation_refused: {_cause(err)}")
             await workflow.wait_condition(lambda: self._cancel_requested)
             return await self._close(ApplicationStatus.CANCELLED)
         self._record_allocation(result)
 
-        # Step 5 — trả kết quả
-        await workflow.execute_activity_method(
-            ResultActivities.notify_participants,
-            ResultNotices(
-                application_id=application_id,
-                receipt_label=result.receipt.label,
-                allocations=result.allocations,
-            ),
-            summary="step 5: notify participants",
-            **NOTICE,
-        )
+        # Step 5 — trả kết quả (the cards are already extended: a notice outage must not undo that)
+        try:
+            await workflow.execute_activity_method(
+                ResultActivities.notify_participants,
+                ResultNotices(
+                    application_id=application_id,
+                    receipt_label=result.receipt.label,
+                    allocations=result.allocations,
+                ),
+                summary="step 5: notify participants",
+                **NOTICE,
+            )
+        except ActivityError as err:
+            workflow.logger.warning("participant notices not delivered: %s", _cause(err))
         await self._close(ApplicationStatus.COMPLETED)
+
+    async def _verify_and_quote(self) -> tuple[str, Quote, PaymentInstructions] | None:
+        """Steps 2a–2c and the payment order; None when the application was rejected."""
+        # Step 2a — residence in the National Population Database
+        residence = await workflow.execute_activity_method(
+            VerificationActivities.verify_residence,
+            ResidenceInput(
+                application_id=self._request.application_id,
+                head_personal_id=self._request.declaration.head.personal_id,
+                card_numbers=[m.card_number for m in self._request.declaration.members],
+            ),
+            summary="step 2a: verify residence",
+            **REGISTRY,
+        )
+        if residence.household_code is None:
+            await self._reject(RESIDENCE_MISMATCH)
+            return None
+        self._view.household_code = residence.household_code
+
+        # Step 2b — participation in the BHXH database, per member
+        checks = await workflow.execute_activity_method(
+            VerificationActivities.check_participation,
+            ParticipationInput(
+                application_id=self._request.application_id, members=self._request.declaration.members
+            ),
+            summary="step 2b: check participation",
+            **REGISTRY,
+        )
+        self._record_checks(checks)
+        if not any(c.eligible for c in checks):
+            await self._reject(NO_ELIGIBLE_MEMBER)
+            return None
+
+        # Step 2c — the quote, binding until the payment deadline
+        quote_date = vietnam_date(workflow.now())
+        quote = await workflow.execute_activity_method(
+            VerificationActivities.compute_quote,
+            QuoteRequest(
+                application_id=self._request.application_id,
+                household_code=residence.household_code,
+                quote_date=quote_date,
+                members=self._request.declaration.members,
+                checks=checks,
+            ),
+            summary="step 2c: compute quote",
+            **DATABASE,
+        )
+        deadline = workflow.now() + timedelta(seconds=self._request.payment_deadline_seconds)
+        payment = await workflow.execute_activity_method(
+            PaymentActivities.open_payment,
+            OpenPayment(
+                application_id=self._request.application_id,
+                household_code=residence.household_code,
+                quote=quote,
+                deadline=deadline,
+            ),
+            summary="step 3: open payment order",
+            **BANK,
+        )
+        return residence.household_code, quote, payment
 
     async def _allocate(self, household_code: str, quote: Quote, paid: PaymentReceived) -> AllocateResult:
         return await workflow.execute_activity_method(
@@ -300,7 +336,10 @@ class HouseholdRenewal:
             self._view.ignored_callbacks += 1
             return
         self._seen_transactions.add(key)
-        if self._view.status in (ApplicationStatus.ALLOCATING, ApplicationStatus.COMPLETED) or self._view.status.is_final:
+        if (
+            self._view.status in (ApplicationStatus.ALLOCATING, ApplicationStatus.COMPLETED)
+            or self._view.status.is_final
+        ):
             # money arrived for an application that is already paid or closed: an operator refunds it
             self._view.ignored_callbacks += 1
             workflow.logger.warning("payment for a closed or paid application: operator review needed")
@@ -328,14 +367,19 @@ class HouseholdRenewal:
         self._view.status = status
         self._view.updated_at = workflow.now()
         workflow.upsert_search_attributes(
-            [SA_RENEWAL_STATUS.value_set(status.value), SA_APPLICATION_ID.value_set(self._request.application_id)]
+            [
+                SA_RENEWAL_STATUS.value_set(status.value),
+                SA_APPLICATION_ID.value_set(self._request.application_id),
+            ]
         )
 
     def _record_checks(self, checks: list[MemberCheck]) -> None:
         self._view.members = [
             MemberOutcome(card_number=c.card_number, result="pending")
             if c.eligible
-            else MemberOutcome(card_number=c.card_number, result="ineligible", reason=c.reason, message=c.message)
+            else MemberOutcome(
+                card_number=c.card_number, result="ineligible", reason=c.reason, message=c.message
+            )
             for c in checks
         ]
 
@@ -367,7 +411,9 @@ class HouseholdRenewal:
         # the cards stay reserved while an operator reviews: only the recorded status changes
         await workflow.execute_activity_method(
             DeclarationActivities.set_status,
-            CloseApplication(application_id=self._request.application_id, status=ApplicationStatus.PAYMENT_REVIEW),
+            CloseApplication(
+                application_id=self._request.application_id, status=ApplicationStatus.PAYMENT_REVIEW
+            ),
             summary="mark payment review",
             **DATABASE,
         )
@@ -379,23 +425,28 @@ class HouseholdRenewal:
             DeclarationActivities.close_application,
             CloseApplication(application_id=self._request.application_id, status=status),
             summary=f"close application: {status.value}",
-            **DATABASE,
+            **CLOSING,
         )
         self._set_status(status)
 
     async def _notify(self, kind: str, message: str, **payload: str | int | None) -> None:
-        await workflow.execute_activity_method(
-            NotificationActivities.send_notice,
-            NoticeRequest(
-                application_id=self._request.application_id,
-                kind=kind,
-                recipient="declarant",
-                message=message,
-                payload=payload,
-            ),
-            summary=f"notify declarant: {kind}",
-            **NOTICE,
-        )
+        """A notice that cannot be delivered within a day stays pending in the outbox; the
+        application goes on (Notifier.retry_pending delivers it later)."""
+        try:
+            await workflow.execute_activity_method(
+                NotificationActivities.send_notice,
+                NoticeRequest(
+                    application_id=self._request.application_id,
+                    kind=kind,
+                    recipient="declarant",
+                    message=message,
+                    payload=payload,
+                ),
+                summary=f"notify declarant: {kind}",
+                **NOTICE,
+            )
+        except ActivityError as err:
+            workflow.logger.warning("notice %s not delivered: %s", kind, _cause(err))
 
 
 def _cause(err: ActivityError) -> str:

@@ -52,6 +52,8 @@ class FakeBackend:
     paid_positions_before: int = 0
     current_valid_to: date | None = date(2026, 12, 31)
     reconcile_reason: str | None = None
+    registry_refuses: bool = False
+    notices_fail: bool = False
     calls: Counter[str] = field(default_factory=Counter)
     statuses: list[str] = field(default_factory=list)
     notices: list[NoticeRequest] = field(default_factory=list)
@@ -80,6 +82,8 @@ class FakeBackend:
         @activity.defn(name="verify_residence")
         async def verify_residence(request: ResidenceInput) -> ResidenceResult:
             backend.calls["verify_residence"] += 1
+            if backend.registry_refuses:
+                raise business_error("RegistryBadRequest", "registry refused the lookup")
             return ResidenceResult(household_code=backend.household_code, people_checked=len(request.card_numbers) + 1)
 
         @activity.defn(name="check_participation")
@@ -185,11 +189,15 @@ class FakeBackend:
         @activity.defn(name="notify_participants")
         async def notify_participants(request: ResultNotices) -> int:
             backend.calls["notify_participants"] += 1
+            if backend.notices_fail:
+                raise business_error("NotificationRejectedError", "webhook refused")
             return len(request.allocations)
 
         @activity.defn(name="send_notice")
         async def send_notice(request: NoticeRequest) -> bool:
             backend.notices.append(request)
+            if backend.notices_fail:
+                raise business_error("NotificationRejectedError", "webhook refused")
             return True
 
         return [

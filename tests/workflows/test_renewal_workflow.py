@@ -15,7 +15,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from domain.application import ApplicationView, RenewalInput
+from domain.application import VERIFICATION_UNAVAILABLE, ApplicationView, RenewalInput
 from domain.messages import RESIDENCE_MISMATCH
 from domain.models import ApplicationStatus, Declaration, PaymentReceived
 from tests.temporal_support import CONVERTER, binary, register_search_attributes
@@ -332,3 +332,27 @@ async def test_history_holds_no_personal_data_in_clear(env: WorkflowEnvironment)
             assert secret not in payload.data
     attrs = await search_attributes(env.client, req)
     assert attrs.get(SA_RENEWAL_STATUS) == "cancelled"
+
+
+async def test_outside_system_down_past_retries_rejects_and_frees_the_cards(env: WorkflowEnvironment) -> None:
+    backend = FakeBackend(registry_refuses=True)
+    req = request()
+    async with Run(env, backend) as run:
+        view = await run.submit(req)
+        final = await run.result(req)
+    assert view.status == final.status == ApplicationStatus.REJECTED
+    assert final.rejection_message == VERIFICATION_UNAVAILABLE
+    assert backend.statuses == ["rejected"]  # closing releases the cards
+
+
+async def test_undeliverable_notices_do_not_stop_the_renewal(env: WorkflowEnvironment) -> None:
+    backend = FakeBackend(notices_fail=True)
+    req = request()
+    async with Run(env, backend) as run:
+        view = await run.submit(req)
+        await renewals.signal_payment(env.client, req.application_id, payment_for(view))
+        final = await run.result(req)
+    assert final.status == ApplicationStatus.COMPLETED
+    assert backend.calls["allocate"] == 1
+    assert backend.calls["notify_participants"] == 1
+    assert [n.kind for n in backend.notices] == ["payment_due"]
