@@ -64,6 +64,21 @@ def build_activities(
     ]
 
 
+async def redeliver_notices(notifier: Notifier, stop: asyncio.Event, every: float = 60.0) -> None:
+    """Notices whose webhook failed past their activity's retries stay pending in the outbox:
+    deliver them when the portal is back, so no notice is lost."""
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=every)
+        except TimeoutError:
+            try:
+                sent = await notifier.retry_pending()
+                if sent:
+                    log.info("redelivered %d pending notices", sent)
+            except Exception:  # noqa: BLE001 - a failed sweep is retried at the next one
+                log.warning("pending notices sweep failed", exc_info=True)
+
+
 async def connect(settings: Settings) -> Client:
     return await Client.connect(
         settings.temporal_address,
@@ -93,8 +108,10 @@ async def run_worker(settings: Settings, stop: asyncio.Event, client: Client | N
         )
         async with worker:
             log.info("worker polling task queue %s", settings.temporal_task_queue)
+            redeliver = asyncio.create_task(redeliver_notices(notifier, stop))
             await stop.wait()
             log.info("worker stopping")
+            await redeliver
 
 
 async def main() -> None:

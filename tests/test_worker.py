@@ -1,0 +1,48 @@
+"""The worker's outbox sweep: pending notices are delivered once the portal webhook answers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+
+from adapters.db import Database, migrate_async
+from adapters.notifications import Notice, Notifier
+from worker import redeliver_notices
+
+
+async def test_pending_notices_are_redelivered(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bhyt.db'}"
+    await migrate_async(url)
+    db = Database(url)
+    portal_up = False
+    received: list[dict] = []
+
+    def portal(request: httpx.Request) -> httpx.Response:
+        if not portal_up:
+            return httpx.Response(503)
+        received.append(json.loads(request.content))
+        return httpx.Response(200)
+
+    notifier = Notifier(db, "http://portal.test/hook", transport=httpx.MockTransport(portal), backoff_seconds=0)
+    notice = Notice("app-1", "payment_due", "declarant", "Số tiền phải đóng", {})
+    try:
+        try:
+            await notifier.send(notice)
+        except Exception:  # noqa: BLE001 - the webhook is down: the notice stays pending
+            pass
+        assert (await notifier.status(notice))[0] != "delivered"  # type: ignore[index]
+        portal_up = True
+        stop = asyncio.Event()
+        sweep = asyncio.create_task(redeliver_notices(notifier, stop, every=0.05))
+        for _ in range(100):
+            if received:
+                break
+            await asyncio.sleep(0.02)
+        stop.set()
+        await sweep
+        assert [r.get("kind") for r in received] == ["payment_due"]
+        assert (await notifier.status(notice))[0] == "delivered"  # type: ignore[index]
+    finally:
+        await db.dispose()
