@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from temporalio.client import Client
 
 from adapters.db import Database
@@ -14,11 +15,14 @@ from adapters.temporal_payloads import data_converter
 from api import ipn, renewals
 from api.deps import Services
 from config import Settings, get_settings
+from domain.models import Declaration
 
 log = logging.getLogger("bhyt.api")
 
 
-def create_app(settings: Settings | None = None, *, temporal: Client | None = None, db: Database | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, temporal: Client | None = None, db: Database | None = None
+) -> FastAPI:
     """Build the app; tests may hand in a Temporal client and a database of their own."""
     settings = settings or get_settings()
 
@@ -45,6 +49,20 @@ def create_app(settings: Settings | None = None, *, temporal: Client | None = No
     )
     app.include_router(renewals.router)
     app.include_router(ipn.router)
+
+    def openapi() -> dict:
+        """The declaration body is parsed by the domain (for field-named errors without echoed
+        values), so FastAPI does not see its model: add it to the components ourselves."""
+        if app.openapi_schema is None:
+            spec = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+            declaration = Declaration.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+            schemas.update(declaration.pop("$defs", {}))
+            schemas["Declaration"] = declaration
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/health", tags=["ops"], summary="Liveness")
     async def health() -> dict[str, str]:

@@ -83,7 +83,7 @@ def _view(view: ApplicationView, code: int = status.HTTP_200_OK) -> JSONResponse
             "required": True,
             "content": {
                 "application/json": {
-                    "schema": Declaration.model_json_schema(ref_template="#/components/schemas/{model}"),
+                    "schema": {"$ref": "#/components/schemas/Declaration"},
                     "example": DECLARATION_EXAMPLE,
                 }
             },

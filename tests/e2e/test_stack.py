@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -399,3 +400,23 @@ async def test_worker_killed_between_quote_and_payment(
     desc = await renewals.handle(temporal, view["application_id"]).describe()
     assert desc.id == workflow_id(view["application_id"])
     assert desc.typed_search_attributes is not None
+
+
+async def test_http_contract_edges(stack: Stack, api: httpx.AsyncClient) -> None:
+    unknown = str(uuid.uuid4())
+    assert (await api.get(f"/api/v1/renewals/{unknown}")).status_code == 404
+    assert (await api.get("/api/v1/renewals/not-an-id")).status_code == 404
+    assert (await api.post(f"/api/v1/renewals/{unknown}/cancel")).status_code == 404
+    assert (await api.get(f"/api/v1/renewals/{unknown}/receipt")).status_code == 404
+    not_object = await api.post("/api/v1/renewals", json=[1, 2])
+    assert not_object.status_code == 422 and not_object.json()["detail"][0]["loc"] == ["body"]
+    async with httpx.AsyncClient(base_url=stack.urls.api) as anonymous:
+        assert (await anonymous.get(f"/api/v1/renewals/{unknown}")).status_code == 401
+        spec = (await anonymous.get("/openapi.json")).json()
+        assert (await anonymous.get("/docs")).status_code == 200
+    assert {"/api/v1/renewals", "/api/v1/payments/ipn", "/api/v1/renewals/{application_id}/receipt"} <= set(spec["paths"])
+    body_schema = spec["paths"]["/api/v1/renewals"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body_schema == {"$ref": "#/components/schemas/Declaration"}
+    assert "members" in spec["components"]["schemas"]["Declaration"]["properties"]
+    referenced = set(re.findall(r"#/components/schemas/(\w+)", json.dumps(spec)))
+    assert referenced <= set(spec["components"]["schemas"])  # every $ref resolves
