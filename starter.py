@@ -29,7 +29,7 @@ from adapters.bank import BankGatewayClient
 from adapters.db import Database, migrate_async
 from adapters.temporal_payloads import data_converter
 from config import ROOT, Settings, get_settings
-from domain.application import ApplicationView, RenewalInput, vietnam_date
+from domain.application import VIETNAM_TZ, ApplicationView, RenewalInput, vietnam_date
 from domain.models import ApplicationStatus
 from domain.validation import DeclarationInvalid, parse_declaration
 from workflows import client as renewals
@@ -62,7 +62,8 @@ def _print_view(view: ApplicationView) -> None:
             )
         print(f"  total {view.quote.total:,} đồng — {view.quote.total_in_words}")
     if view.payment and view.status == ApplicationStatus.AWAITING_PAYMENT:
-        print(f"  pay {view.payment.amount:,} đồng, reference {view.payment.txn_ref}, before {view.payment.deadline}")
+        deadline = view.payment.deadline.astimezone(VIETNAM_TZ).strftime("%H:%M %d/%m/%Y (GMT+7)")
+        print(f"  pay {view.payment.amount:,} đồng, reference {view.payment.txn_ref}, before {deadline}")
         print(f"  pay at {view.payment.pay_url}")
     if view.review_reason:
         print(f"  payment review: {view.review_reason}")

@@ -44,11 +44,13 @@ async def payment_ipn(request: Request, svc: ServicesDep) -> dict[str, str]:
         async with svc.db.unit_of_work() as uow:
             confirmed = await uow.repo.payment_confirmed(txn_ref)
             matches = payment.amount == application.amount
-            outcome = "confirmed" if payment.is_paid and matches and not confirmed else _outcome(payment, matches)
+            outcome = (
+                "confirmed" if payment.is_paid and matches and not confirmed else _outcome(payment, matches)
+            )
             await uow.repo.record_bank_callback(txn_ref, payment, params, outcome)
             await uow.commit()
         if payment.is_paid:
-            await _signal(svc, application.application_id, payment)
+            await _signal(svc, application.application_id, payment, repeat=confirmed)
         if not matches:
             log.warning("ipn amount mismatch for application %s", application.application_id)
             return _answer("04", "Invalid amount")
@@ -66,7 +68,7 @@ def _outcome(payment: PaymentReceived, matches: bool) -> str:
     return "duplicate" if matches else "amount_mismatch"
 
 
-async def _signal(svc: ServicesDep, application_id: str, payment: PaymentReceived) -> None:
+async def _signal(svc: ServicesDep, application_id: str, payment: PaymentReceived, *, repeat: bool) -> None:
     """A successful payment goes to the workflow even when the amount is wrong: it then holds
     the application in payment review for an operator instead of leaving the money unseen.
 
@@ -78,4 +80,7 @@ async def _signal(svc: ServicesDep, application_id: str, payment: PaymentReceive
     except RPCError as err:
         if err.status != RPCStatusCode.NOT_FOUND:
             raise
-        log.warning("payment callback for closed application %s: kept for operator review", application_id)
+        if not repeat:
+            log.warning(
+                "payment callback for closed application %s: kept for operator review", application_id
+            )

@@ -200,4 +200,4 @@ async def get_receipt(
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no receipt issued for this application")
     if format == "html":
         return HTMLResponse(render_receipt(receipt, application_id))
-    return JSONResponse(content={"label": receipt.label, **receipt.model_dump(mode="json")})
+    return JSONResponse(content=receipt.model_dump(mode="json"))

@@ -12,7 +12,15 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    computed_field,
+    model_validator,
+)
 
 MAX_MEMBERS = 20
 """A household declaration lists at most this many members (a sane bound, not a legal one)."""
@@ -242,8 +250,18 @@ class Receipt(_Frozen):
     bank_tran_no: str
     verification_code: str
 
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_label(cls, data: object) -> object:
+        """`label` is derived: accept it back from a serialised receipt without storing it."""
+        if isinstance(data, dict) and "label" in data:
+            return {k: v for k, v in data.items() if k != "label"}
+        return data
+
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def label(self) -> str:
+        """How the receipt is cited: series/year/number."""
         return f"{self.series}/{self.year}/{self.number:07d}"
 
 
