@@ -15,24 +15,19 @@ The money itself arrives on the other path: the gateway's signed IPN to our call
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, ClassVar
-from urllib.parse import quote
+from typing import Any
 
 import httpx
+
+from adapters.http_client import JsonServiceClient, ServiceError, path_segment
 
 log = logging.getLogger(__name__)
 
 
-class BankError(Exception):
-    retryable: ClassVar[bool] = False
-
-    def __init__(self, message: str, *, operation: str = "", status_code: int | None = None) -> None:
-        super().__init__(message)
-        self.operation = operation
-        self.status_code = status_code
+class BankError(ServiceError):
+    """Base of every bank failure; `retryable` is what a retry policy should look at."""
 
 
 class BankUnavailable(BankError):
@@ -55,7 +50,13 @@ class PaymentOrder:
     status: str
 
 
-class BankGatewayClient:
+class BankGatewayClient(JsonServiceClient):
+    service = "bank"
+    peer = "the gateway"
+    unavailable = BankUnavailable
+    unreadable_has_status = False
+    logger = log
+
     def __init__(
         self,
         base_url: str,
@@ -64,23 +65,8 @@ class BankGatewayClient:
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        super().__init__(base_url, headers={}, timeout=timeout, transport=transport)
         self.tmn_code = tmn_code
-        self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            headers={"Accept": "application/json"},
-            timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
-            transport=transport,
-        )
-
-    async def __aenter__(self) -> BankGatewayClient:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     async def create_order(
         self,
@@ -119,58 +105,24 @@ class BankGatewayClient:
         body: dict[str, Any] = {"succeed": succeed}
         if amount is not None:
             body["amount"] = amount
-        return await self._call("pay", "POST", f"/api/v1/orders/{_seg(txn_ref)}/pay", json=body)
+        return await self._call("pay", "POST", f"/api/v1/orders/{path_segment(txn_ref)}/pay", json=body)
 
     async def get_order(self, txn_ref: str) -> dict[str, Any]:
         """The order with its payments (`transactions`) and every IPN attempt (`ipn_attempts`)."""
-        return await self._call("get_order", "GET", f"/api/v1/orders/{_seg(txn_ref)}")
+        return await self._call("get_order", "GET", f"/api/v1/orders/{path_segment(txn_ref)}")
 
     async def statement(self, day: date) -> list[dict[str, Any]]:
         data = await self._call("statement", "GET", "/api/v1/statement", params={"date": day.isoformat()})
         return list(data["transactions"])
 
-    async def health(self) -> bool:
-        try:
-            response = await self._http.get("/health")
-        except httpx.HTTPError:
-            return False
-        return response.status_code == 200
-
-    async def _call(self, operation: str, method: str, path: str, **kwargs: Any) -> Any:
-        started = time.monotonic()
-        try:
-            response = await self._http.request(method, path, **kwargs)
-        except httpx.TimeoutException as exc:
-            self._log(operation, started, "timeout")
-            raise BankUnavailable(f"bank {operation}: timed out", operation=operation) from exc
-        except httpx.TransportError as exc:
-            self._log(operation, started, type(exc).__name__)
-            raise BankUnavailable(
-                f"bank {operation}: cannot reach the gateway ({type(exc).__name__})", operation=operation
-            ) from exc
+    def _rejected(self, operation: str, response: httpx.Response) -> BankError:
         status = response.status_code
-        self._log(operation, started, str(status))
-        if status >= 500 or status in (408, 429):
-            raise BankUnavailable(f"bank {operation}: HTTP {status}", operation=operation, status_code=status)
-        if status >= 400:
-            kind = BankOrderNotFound if status == 404 and operation != "create_order" else BankRejected
-            raise kind(
-                f"bank {operation}: HTTP {status}: {_detail(response)}",
-                operation=operation,
-                status_code=status,
-            )
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise BankUnavailable(f"bank {operation}: unreadable answer", operation=operation) from exc
-
-    @staticmethod
-    def _log(operation: str, started: float, outcome: str) -> None:
-        log.info("bank %s -> %s in %.0f ms", operation, outcome, (time.monotonic() - started) * 1000)
-
-
-def _seg(value: str) -> str:
-    return quote(value, safe="")
+        kind = BankOrderNotFound if status == 404 and operation != "create_order" else BankRejected
+        return kind(
+            f"bank {operation}: HTTP {status}: {_detail(response)}",
+            operation=operation,
+            status_code=status,
+        )
 
 
 def _detail(response: httpx.Response) -> str:

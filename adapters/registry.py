@@ -17,14 +17,13 @@ httpx logs, bodies do not.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
-from typing import Any, ClassVar
-from urllib.parse import quote
+from typing import Any
 
 import httpx
 from pydantic import ValidationError
 
+from adapters.http_client import JsonServiceClient, ServiceError, path_segment
 from domain.models import Citizen
 
 log = logging.getLogger(__name__)
@@ -33,15 +32,11 @@ LOOKUP_BATCH = 100
 """The most personal numbers one lookup call carries (the simulator enforces the same bound)."""
 
 
-class RegistryError(Exception):
+_NOT_FOUND = "the registry has no citizen with this personal number"
+
+
+class RegistryError(ServiceError):
     """Base of every registry failure; `retryable` is what a retry policy should look at."""
-
-    retryable: ClassVar[bool] = False
-
-    def __init__(self, message: str, *, operation: str = "", status_code: int | None = None) -> None:
-        super().__init__(message)
-        self.operation = operation
-        self.status_code = status_code
 
 
 class RegistryNotFound(RegistryError):
@@ -56,7 +51,13 @@ class RegistryUnavailable(RegistryError):
     retryable = True
 
 
-class RegistryClient:
+class RegistryClient(JsonServiceClient):
+    service = "registry"
+    peer = "the registry"
+    unavailable = RegistryUnavailable
+    unreadable_has_status = True
+    logger = log
+
     def __init__(
         self,
         base_url: str,
@@ -65,24 +66,7 @@ class RegistryClient:
         timeout: float = 5.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        # One pooled client for the adapter's lifetime: activities call it many times a second,
-        # and a fresh TLS handshake per call would dominate the latency.
-        self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            headers={"X-API-Key": api_key, "Accept": "application/json"},
-            timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
-            transport=transport,
-        )
-
-    async def __aenter__(self) -> RegistryClient:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
+        super().__init__(base_url, headers={"X-API-Key": api_key}, timeout=timeout, transport=transport)
 
     async def lookup(self, personal_ids: Sequence[str]) -> dict[str, Citizen]:
         """Unknown numbers are simply absent from the result: "not registered" is data here."""
@@ -100,58 +84,24 @@ class RegistryClient:
         try:
             return found[personal_id]
         except KeyError:
-            raise RegistryNotFound(
-                "the registry has no citizen with this personal number", operation="get"
-            ) from None
+            raise RegistryNotFound(_NOT_FOUND, operation="get") from None
 
     async def residents(self, residence_code: str) -> list[Citizen]:
         """Everyone registered (permanently or temporarily) at the residence; [] for an unknown code."""
-        path = f"/v1/residences/{quote(residence_code, safe='')}/citizens"
+        path = f"/v1/residences/{path_segment(residence_code)}/citizens"
         body = await self._call("residents", "GET", path)
         return self._citizens("residents", body)
 
-    async def health(self) -> bool:
-        try:
-            response = await self._http.get("/health")
-        except httpx.HTTPError:
-            return False
-        return response.status_code == 200
-
     # -- plumbing -------------------------------------------------------------------------------
 
-    async def _call(self, operation: str, method: str, path: str, **kwargs: Any) -> Any:
-        started = time.monotonic()
-        try:
-            response = await self._http.request(method, path, **kwargs)
-        except httpx.TimeoutException as exc:
-            self._log(operation, started, outcome="timeout")
-            raise RegistryUnavailable(f"registry {operation}: timed out", operation=operation) from exc
-        except httpx.TransportError as exc:
-            self._log(operation, started, outcome=type(exc).__name__)
-            raise RegistryUnavailable(
-                f"registry {operation}: cannot reach the registry ({type(exc).__name__})", operation=operation
-            ) from exc
+    def _rejected(self, operation: str, response: httpx.Response) -> RegistryError:
         status = response.status_code
-        self._log(operation, started, outcome=str(status))
-        if status >= 500 or status in (408, 429):
-            raise RegistryUnavailable(
-                f"registry {operation}: HTTP {status}", operation=operation, status_code=status
-            )
         if status == 404 and operation == "get":
-            raise RegistryNotFound(
-                "the registry has no citizen with this personal number", operation=operation
-            )
-        if status >= 400:
-            # The body may echo our input (personal numbers): keep it out of the message.
-            raise RegistryBadRequest(
-                f"registry {operation}: HTTP {status}", operation=operation, status_code=status
-            )
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise RegistryUnavailable(
-                f"registry {operation}: unreadable answer", operation=operation, status_code=status
-            ) from exc
+            return RegistryNotFound(_NOT_FOUND, operation=operation)
+        # The body may echo our input (personal numbers): keep it out of the message.
+        return RegistryBadRequest(
+            f"registry {operation}: HTTP {status}", operation=operation, status_code=status
+        )
 
     @staticmethod
     def _citizens(operation: str, body: Any) -> list[Citizen]:
@@ -164,7 +114,3 @@ class RegistryClient:
             raise RegistryUnavailable(
                 f"registry {operation}: answer does not match the contract", operation=operation
             ) from None
-
-    @staticmethod
-    def _log(operation: str, started: float, *, outcome: str) -> None:
-        log.info("registry %s -> %s in %.0f ms", operation, outcome, (time.monotonic() - started) * 1000)

@@ -92,6 +92,16 @@ def _payment_key(payment: PaymentReceived) -> str:
     return f"REF:{payment.txn_ref}:{payment.pay_date.isoformat()}:{payment.response_code}"
 
 
+def _update_if_changed(row: Any, values: Mapping[str, Any]) -> bool:
+    """Set `values` on `row` if any differs from what it holds; whether it did (an unchanged row
+    is left untouched, so the session has nothing to flush for it)."""
+    if not any(getattr(row, k) != v for k, v in values.items()):
+        return False
+    for k, v in values.items():
+        setattr(row, k, v)
+    return True
+
+
 def _participant(row: ParticipantRow) -> Participant:
     return Participant(
         personal_id=row.personal_id,
@@ -136,6 +146,41 @@ class Repository:
         """The dialect's INSERT, which knows ON CONFLICT (both dialects spell it the same)."""
         name = self.session.get_bind().dialect.name
         return postgresql.insert(entity) if name == "postgresql" else sqlite.insert(entity)
+
+    def _insert_payment(
+        self,
+        key: str,
+        payment: PaymentReceived,
+        *,
+        txn_ref: str,
+        application_id: str | None,
+        outcome: str,
+        raw: dict[str, Any],
+        now: datetime,
+    ) -> Any:
+        """The one way a bank payment row is first written (by the IPN or by step 4, whichever comes
+        first): keyed by `key`, and a no-op when that bank transaction is already on record."""
+        return (
+            self._insert(BankPaymentRow)
+            .values(
+                bank_tran_no=key,
+                transaction_no=payment.transaction_no,
+                txn_ref=txn_ref,
+                application_id=application_id,
+                amount=payment.amount,
+                bank_code=payment.bank_code,
+                pay_date=payment.pay_date,
+                response_code=payment.response_code,
+                transaction_status=payment.transaction_status,
+                is_paid=payment.is_paid,
+                outcome=outcome,
+                raw=raw,
+                duplicate_count=0,
+                received_at=now,
+                last_seen_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["bank_tran_no"])
+        )
 
     # -- participants (step 2b) ---------------------------------------------------------------
 
@@ -283,26 +328,15 @@ class Repository:
         )
         key = _payment_key(payment)
         inserted = await self.session.scalar(
-            self._insert(BankPaymentRow)
-            .values(
-                bank_tran_no=key,
-                transaction_no=payment.transaction_no,
+            self._insert_payment(
+                key,
+                payment,
                 txn_ref=txn_ref,
                 application_id=application_id,
-                amount=payment.amount,
-                bank_code=payment.bank_code,
-                pay_date=payment.pay_date,
-                response_code=payment.response_code,
-                transaction_status=payment.transaction_status,
-                is_paid=payment.is_paid,
                 outcome=outcome,
                 raw=dict(raw),
-                duplicate_count=0,
-                received_at=now,
-                last_seen_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["bank_tran_no"])
-            .returning(BankPaymentRow.id)
+                now=now,
+            ).returning(BankPaymentRow.id)
         )
         if inserted is not None:
             return True
@@ -514,25 +548,15 @@ class Repository:
         payment = request.payment
         key = _payment_key(payment)
         await self.session.execute(
-            self._insert(BankPaymentRow)
-            .values(
-                bank_tran_no=key,
-                transaction_no=payment.transaction_no,
+            self._insert_payment(
+                key,
+                payment,
                 txn_ref=payment.txn_ref,
                 application_id=request.application_id,
-                amount=payment.amount,
-                bank_code=payment.bank_code,
-                pay_date=payment.pay_date,
-                response_code=payment.response_code,
-                transaction_status=payment.transaction_status,
-                is_paid=payment.is_paid,
                 outcome="confirmed",
                 raw=payment.model_dump(mode="json"),
-                duplicate_count=0,
-                received_at=now,
-                last_seen_at=now,
+                now=now,
             )
-            .on_conflict_do_nothing(index_elements=["bank_tran_no"])
         )
         row = await self.session.scalar(
             select(BankPaymentRow)
@@ -680,9 +704,7 @@ class Repository:
             if current is None:
                 self.session.add(ParticipantRow(bhxh_number=number, updated_at=now, **values))
                 counts["participants_inserted"] += 1
-            elif any(getattr(current, k) != v for k, v in values.items()):
-                for k, v in values.items():
-                    setattr(current, k, v)
+            elif _update_if_changed(current, values):
                 current.updated_at = now
                 counts["participants_updated"] += 1
             else:
@@ -725,9 +747,7 @@ class Repository:
                     )
                 )
                 counts["contributions_inserted"] += 1
-            elif any(getattr(found, k) != v for k, v in changes.items()):
-                for k, v in changes.items():
-                    setattr(found, k, v)
+            elif _update_if_changed(found, changes):
                 counts["contributions_updated"] += 1
             else:
                 counts["contributions_unchanged"] += 1

@@ -8,11 +8,10 @@ finished delivering, as a real gateway would.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
+
+from simulators.sqlite_store import SqliteStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
@@ -59,23 +58,8 @@ TRANSACTION_NO_BASE = 14_000_000
 """vnp_TransactionNo looks like VNPay's 8-digit numbers."""
 
 
-class BankStore:
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(SCHEMA)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=10)
-        db.row_factory = sqlite3.Row
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+class BankStore(SqliteStore):
+    SCHEMA = SCHEMA
 
     # -- orders ---------------------------------------------------------------------------------
 

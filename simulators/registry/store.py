@@ -7,10 +7,10 @@ of rows, and a new connection per call keeps it safe under uvicorn's threads and
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+from simulators.sqlite_store import SqliteStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS citizens (
@@ -34,23 +34,8 @@ _COLUMNS = (
 )
 
 
-class CitizenStore:
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(SCHEMA)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=10)
-        db.row_factory = sqlite3.Row
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+class CitizenStore(SqliteStore):
+    SCHEMA = SCHEMA
 
     def upsert(self, citizens: Iterable[Mapping[str, Any]]) -> int:
         rows = [_to_row(c) for c in citizens]

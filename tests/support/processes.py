@@ -132,6 +132,32 @@ def start_service(
     return service
 
 
+def _start_simulator(
+    name: str,
+    db_path: Path,
+    extra_args: Sequence[str],
+    *,
+    port: int | None,
+    env: Mapping[str, str] | None,
+    log_dir: Path | None,
+) -> ServiceProcess:
+    """`python -m simulators.<name>` on `port` (or a free one) with its own SQLite file."""
+    port = port or free_port()
+    args = [
+        "python",
+        "-m",
+        f"simulators.{name}",
+        "--port",
+        str(port),
+        "--db",
+        str(db_path),
+        "--log-level",
+        "warning",
+        *extra_args,
+    ]
+    return start_service(name, args, port=port, env=env, log_dir=log_dir)
+
+
 def start_registry(
     db_path: Path,
     *,
@@ -142,23 +168,12 @@ def start_registry(
     log_dir: Path | None = None,
 ) -> ServiceProcess:
     """`python -m simulators.registry` on a free port with its own SQLite file."""
-    port = port or free_port()
-    args = [
-        "python",
-        "-m",
-        "simulators.registry",
-        "--port",
-        str(port),
-        "--db",
-        str(db_path),
-        "--log-level",
-        "warning",
-    ]
+    args: list[str] = []
     if load is not None:
         args += ["--load", str(load)]
     if api_key is not None:
         args += ["--api-key", api_key]
-    return start_service("registry", args, port=port, env=env, log_dir=log_dir)
+    return _start_simulator("registry", db_path, args, port=port, env=env, log_dir=log_dir)
 
 
 def start_bank(
@@ -173,18 +188,7 @@ def start_bank(
     log_dir: Path | None = None,
 ) -> ServiceProcess:
     """`python -m simulators.bank` on a free port; secret and merchant code go in as BHYT_* env."""
-    port = port or free_port()
-    args = [
-        "python",
-        "-m",
-        "simulators.bank",
-        "--port",
-        str(port),
-        "--db",
-        str(db_path),
-        "--log-level",
-        "warning",
-    ]
+    args: list[str] = []
     if retry_base_ms is not None:
         args += ["--retry-base-ms", str(retry_base_ms)]
     if max_attempts is not None:
@@ -194,4 +198,4 @@ def start_bank(
         extra["BHYT_IPN_SECRET"] = secret
     if tmn_code is not None:
         extra["BHYT_TMN_CODE"] = tmn_code
-    return start_service("bank", args, port=port, env=extra, log_dir=log_dir)
+    return _start_simulator("bank", db_path, args, port=port, env=extra, log_dir=log_dir)
