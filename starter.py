@@ -6,6 +6,9 @@
                                          ask the bank simulator to pay (the bank then calls our IPN)
     python starter.py cancel ID          cancel an application awaiting payment (or in review)
     python starter.py seed FILE          load a DESIGN §6 data file into the registry and the BHXH database
+    python starter.py reconcile [--date YYYY-MM-DD]
+                                         the bank's statement of the day against our records (exit 1 if
+                                         anything needs an operator)
     python starter.py demo               a full renewal against the running stack (`make run`)
 
 Configuration comes from the environment like every other process (config.py).
@@ -18,7 +21,7 @@ import asyncio
 import json
 import sys
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,7 @@ from adapters.temporal_payloads import data_converter
 from config import ROOT, Settings, get_settings
 from domain.application import VIETNAM_TZ, ApplicationView, RenewalInput, vietnam_date
 from domain.models import ApplicationStatus
+from domain.reconciliation import BankLine, Report, reconcile
 from domain.validation import DeclarationInvalid, parse_declaration
 from workflows import client as renewals
 from workflows.contract import workflow_id
@@ -41,7 +45,9 @@ DEMO_DECLARATION = ROOT / "data" / "demo_declaration.json"
 
 async def _temporal(settings: Settings) -> Client:
     return await Client.connect(
-        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=data_converter(settings)
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=data_converter(settings),
     )
 
 
@@ -114,7 +120,8 @@ async def seed(settings: Settings, path: Path) -> None:
     data = json.loads(path.read_text(encoding="utf-8"))
     async with httpx.AsyncClient(base_url=settings.registry_url, timeout=30) as registry:
         response = await registry.post(
-            "/admin/citizens", json={"citizens": data.get("citizens", [])},
+            "/admin/citizens",
+            json={"citizens": data.get("citizens", [])},
             headers={"X-API-Key": settings.registry_api_key},
         )
         response.raise_for_status()
@@ -130,7 +137,35 @@ async def seed(settings: Settings, path: Path) -> None:
     print(f"BHXH database: {summary}")
 
 
-async def wait_for(settings: Settings, application_id: str, statuses: set[ApplicationStatus], timeout: float = 60) -> ApplicationView:
+async def reconcile_day(settings: Settings, day: date) -> Report:
+    """The bank's settled transactions of a Vietnam day against the payments we recorded that day."""
+    async with BankGatewayClient(settings.bank_url, settings.bhyt_tmn_code) as bank:
+        statement = await bank.statement(day)
+    start = datetime.combine(day, time.min, tzinfo=VIETNAM_TZ)
+    db = Database(settings.database_url)
+    try:
+        async with db.unit_of_work(read_only=True) as uow:
+            ours = await uow.repo.paid_callbacks_between(start, start + timedelta(days=1))
+    finally:
+        await db.dispose()
+    bank_lines = [BankLine(str(t["bank_tran_no"]), str(t["txn_ref"]), int(t["amount"])) for t in statement]
+    return reconcile(bank_lines, ours)
+
+
+def _print_report(day: date, report: Report) -> None:
+    print(f"reconciliation of {day}: {len(report.lines)} transactions, bank total {report.bank_total:,} đồng")
+    for finding, count in sorted(report.counts.items()):
+        print(f"  {finding.value:<15} {count}")
+    for line in report.attention:
+        print(
+            f"  ! {line.finding.value}: bank transaction {line.bank_tran_no}, order {line.txn_ref}, "
+            f"bank {line.bank_amount}, ours {line.our_amount}"
+        )
+
+
+async def wait_for(
+    settings: Settings, application_id: str, statuses: set[ApplicationStatus], timeout: float = 60
+) -> ApplicationView:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
@@ -146,21 +181,31 @@ async def demo(settings: Settings) -> int:
     view = await declare(settings, DEMO_DECLARATION)
     _print_view(view)
     if view.status != ApplicationStatus.AWAITING_PAYMENT:
-        print("the demo household was not quoted: has the demo data been loaded (python starter.py seed data/demo.json)?")
+        print(
+            "the demo household was not quoted: has the demo data been loaded (python starter.py seed data/demo.json)?"
+        )
         return 1
-    print("2. paying at the bank simulator (the bank then calls the IPN endpoint, which signals the workflow)")
+    print(
+        "2. paying at the bank simulator (the bank then calls the IPN endpoint, which signals the workflow)"
+    )
     await pay(settings, view.application_id, None, True)
-    final = await wait_for(settings, view.application_id, {ApplicationStatus.COMPLETED, ApplicationStatus.PAYMENT_REVIEW})
+    final = await wait_for(
+        settings, view.application_id, {ApplicationStatus.COMPLETED, ApplicationStatus.PAYMENT_REVIEW}
+    )
     print("3. result")
     _print_view(final)
     base = settings.bhyt_public_url.rstrip("/")
     print(f"receipt:     {base}/api/v1/renewals/{view.application_id}/receipt?format=html")
-    print(f"Temporal UI: {settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows/{workflow_id(view.application_id)}")
+    print(
+        f"Temporal UI: {settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows/{workflow_id(view.application_id)}"
+    )
     return 0 if final.status == ApplicationStatus.COMPLETED else 1
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     p = commands.add_parser("declare", help="start an application from a declaration JSON file")
     p.add_argument("file", type=Path)
@@ -175,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("id")
     p = commands.add_parser("seed", help="load a DESIGN §6 data file into both sides")
     p.add_argument("file", type=Path, nargs="?", default=DEMO_DATA)
+    p = commands.add_parser("reconcile", help="the bank's statement of a day against our records")
+    p.add_argument("--date", type=date.fromisoformat, help="Vietnam date (default: today in GMT+7)")
     commands.add_parser("demo", help="a full renewal against the running stack")
     args = parser.parse_args(argv)
     settings = get_settings()
@@ -191,6 +238,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cancel sent to application {args.id}")
     elif args.command == "seed":
         asyncio.run(seed(settings, args.file))
+    elif args.command == "reconcile":
+        day = args.date or datetime.now(VIETNAM_TZ).date()
+        report = asyncio.run(reconcile_day(settings, day))
+        _print_report(day, report)
+        return 1 if report.attention else 0
     elif args.command == "demo":
         return asyncio.run(demo(settings))
     return 0

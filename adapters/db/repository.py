@@ -57,6 +57,7 @@ from domain.models import (
     Receipt,
     ReceiptLine,
 )
+from domain.reconciliation import RecordedPayment
 from domain.validity import renewal_period
 
 CONFIRMED_OUTCOMES = frozenset({"confirmed", "00"})
@@ -347,6 +348,29 @@ class Repository:
             .execution_options(synchronize_session=False)
         )
         return False
+
+    async def paid_callbacks_between(self, start: datetime, end: datetime) -> list[RecordedPayment]:
+        """Successful payments we recorded with a pay date in [start, end), for the day's reconciliation."""
+        rows = await self.session.execute(
+            select(BankPaymentRow, ApplicationRow.status)
+            .outerjoin(ApplicationRow, ApplicationRow.txn_ref == BankPaymentRow.txn_ref)
+            .where(
+                BankPaymentRow.is_paid.is_(True),
+                BankPaymentRow.pay_date >= start,
+                BankPaymentRow.pay_date < end,
+            )
+            .order_by(BankPaymentRow.id)
+        )
+        return [
+            RecordedPayment(
+                bank_tran_no=row.bank_tran_no,
+                txn_ref=row.txn_ref,
+                amount=row.amount,
+                allocated=row.allocated_at is not None,
+                application_status=status,
+            )
+            for row, status in rows.all()
+        ]
 
     async def payment_confirmed(self, txn_ref: str) -> bool:
         """A successful payment for this order is already on record (the IPN answers 02)."""

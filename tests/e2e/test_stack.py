@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -25,10 +28,11 @@ from temporalio.client import Client
 
 from adapters import ipn
 from adapters.db import Database
-from domain.application import RenewalInput
+from domain.application import VIETNAM_TZ, RenewalInput
 from domain.fees import base_salary_on, monthly_amount
 from domain.messages import RESIDENCE_MISMATCH
 from domain.models import Declaration
+from domain.reconciliation import Finding
 from domain.validity import renewal_period
 from scripts.stack import Stack
 from tests.temporal_support import CONVERTER
@@ -107,7 +111,9 @@ async def db(stack: Stack) -> AsyncIterator[Database]:
     await database.dispose()
 
 
-async def wait_status(api: httpx.AsyncClient, application_id: str, wanted: set[str], within: float = 60) -> dict:
+async def wait_status(
+    api: httpx.AsyncClient, application_id: str, wanted: set[str], within: float = 60
+) -> dict:
     deadline = time.monotonic() + within
     while True:
         body = (await api.get(f"/api/v1/renewals/{application_id}")).json()
@@ -131,7 +137,9 @@ async def wait_ipn(bank: httpx.AsyncClient, txn_ref: str, count: int = 1, within
         await asyncio.sleep(0.2)
 
 
-def signed_ipn(stack: Stack, txn_ref: str, amount: int, transaction_no: str, **overrides: str) -> dict[str, str]:
+def signed_ipn(
+    stack: Stack, txn_ref: str, amount: int, transaction_no: str, **overrides: str
+) -> dict[str, str]:
     params = ipn.ipn_params(
         tmn_code=stack.settings.bhyt_tmn_code,
         txn_ref=txn_ref,
@@ -166,8 +174,12 @@ def already_paid_positions(household: str, today: date) -> int:
 # ---- the happy path ------------------------------------------------------------------------------
 
 
-async def test_full_renewal_to_receipt(stack: Stack, api: httpx.AsyncClient, bank: httpx.AsyncClient, db: Database) -> None:
-    response = await api.post("/api/v1/renewals", json=DEMO_DECLARATION, headers={"Idempotency-Key": str(uuid.uuid4())})
+async def test_full_renewal_to_receipt(
+    stack: Stack, api: httpx.AsyncClient, bank: httpx.AsyncClient, db: Database
+) -> None:
+    response = await api.post(
+        "/api/v1/renewals", json=DEMO_DECLARATION, headers={"Idempotency-Key": str(uuid.uuid4())}
+    )
     assert response.status_code == 201, response.text
     view = response.json()
     assert view["status"] == "awaiting_payment"
@@ -179,7 +191,11 @@ async def test_full_renewal_to_receipt(stack: Stack, api: httpx.AsyncClient, ban
     assert [line["position"] for line in lines] == [paid_before + 1 + i for i in range(len(cards))]
     for line, card in zip(lines, cards, strict=True):
         amount, start, end = expected_line(card, line["position"], 12, today)
-        assert (line["amount"], line["valid_from"], line["valid_to"]) == (amount, start.isoformat(), end.isoformat())
+        assert (line["amount"], line["valid_from"], line["valid_to"]) == (
+            amount,
+            start.isoformat(),
+            end.isoformat(),
+        )
     total = sum(line["amount"] for line in lines)
     assert view["quote"]["total"] == total == view["payment"]["amount"]
 
@@ -216,7 +232,9 @@ async def test_full_renewal_to_receipt(stack: Stack, api: httpx.AsyncClient, ban
 
     # a repeat of the bank's callback is harmless: 02 and still one receipt
     settled = next(t for t in (await bank_order(bank, txn_ref))["transactions"] if t["response_code"] == "00")
-    repeat = signed_ipn(stack, txn_ref, total, settled["transaction_no"], vnp_BankTranNo=settled["bank_tran_no"])
+    repeat = signed_ipn(
+        stack, txn_ref, total, settled["transaction_no"], vnp_BankTranNo=settled["bank_tran_no"]
+    )
     answer = (await api.get("/api/v1/payments/ipn", params=repeat)).json()
     assert answer == {"RspCode": "02", "Message": "Order already confirmed"}
     again = (await api.get(f"/api/v1/renewals/{view['application_id']}/receipt")).json()
@@ -267,19 +285,25 @@ async def test_deceased_member_is_excluded(api: httpx.AsyncClient) -> None:
     await api.post(f"/api/v1/renewals/{view['application_id']}/cancel")
 
 
-async def test_invalid_declaration_gets_422_naming_each_field(api: httpx.AsyncClient, temporal: Client) -> None:
+async def test_invalid_declaration_gets_422_naming_each_field(
+    api: httpx.AsyncClient, temporal: Client
+) -> None:
     bad = json.loads(json.dumps(DEMO_DECLARATION))
     bad["head"]["personal_id"] = "00108001234"  # 11 digits
     bad["members"][0]["months"] = 7
     bad["members"][1]["card_number"] = bad["members"][0]["card_number"]
-    response = await api.post("/api/v1/renewals", json=bad, headers={"Idempotency-Key": "bad-" + str(uuid.uuid4())})
+    response = await api.post(
+        "/api/v1/renewals", json=bad, headers={"Idempotency-Key": "bad-" + str(uuid.uuid4())}
+    )
     assert response.status_code == 422
     locs = {tuple(e["loc"]) for e in response.json()["detail"]}
     assert ("body", "head", "personal_id") in locs
     assert ("body", "members", 0, "months") in locs
     assert ("body", "members", 1, "card_number") in locs
     assert "00108001234" not in response.text  # no personal data echoed
-    unauthenticated = await api.post("/api/v1/renewals", json=DEMO_DECLARATION, headers={"Authorization": "Bearer nope"})
+    unauthenticated = await api.post(
+        "/api/v1/renewals", json=DEMO_DECLARATION, headers={"Authorization": "Bearer nope"}
+    )
     assert unauthenticated.status_code == 401
 
 
@@ -296,14 +320,19 @@ async def test_ipn_answer_codes(stack: Stack, api: httpx.AsyncClient, bank: http
 
     # the wrong amount is answered 04 and puts the application in review; nothing is allocated
     wrong = signed_ipn(stack, txn_ref, amount - 1000, "9100003")
-    assert (await api.get("/api/v1/payments/ipn", params=wrong)).json() == {"RspCode": "04", "Message": "Invalid amount"}
+    assert (await api.get("/api/v1/payments/ipn", params=wrong)).json() == {
+        "RspCode": "04",
+        "Message": "Invalid amount",
+    }
     review = await wait_status(api, view["application_id"], {"payment_review"})
     assert review["status"] == "payment_review"
     assert review["review_reason"].startswith("amount_mismatch")
     assert (await api.get(f"/api/v1/renewals/{view['application_id']}/receipt")).status_code == 404
 
 
-async def test_amount_mismatch_paid_at_the_bank_goes_to_review(api: httpx.AsyncClient, bank: httpx.AsyncClient) -> None:
+async def test_amount_mismatch_paid_at_the_bank_goes_to_review(
+    api: httpx.AsyncClient, bank: httpx.AsyncClient
+) -> None:
     view = (await api.post("/api/v1/renewals", json=DN_HOUSEHOLD)).json()
     txn_ref = view["payment"]["txn_ref"]
     await bank.post(f"/api/v1/orders/{txn_ref}/pay", json={"amount": view["payment"]["amount"] + 5000})
@@ -314,20 +343,27 @@ async def test_amount_mismatch_paid_at_the_bank_goes_to_review(api: httpx.AsyncC
     assert (await api.get(f"/api/v1/renewals/{view['application_id']}/receipt")).status_code == 404
 
 
-async def test_duplicate_callbacks_allocate_once(api: httpx.AsyncClient, bank: httpx.AsyncClient, db: Database) -> None:
+async def test_duplicate_callbacks_allocate_once(
+    api: httpx.AsyncClient, bank: httpx.AsyncClient, db: Database
+) -> None:
     knobs = (await bank.get("/admin/knobs")).json()
     await bank.put("/admin/knobs", json={**knobs, "duplicate_callbacks": 2})
     try:
         cards = SIX_HOUSEHOLD_CARDS
         household = {
             "head": head("001078001113"),
-            "members": [member(card, rel) for card, rel in zip(cards, ["chủ hộ", "vợ", "cha", "mẹ", "con", "con"], strict=True)],
+            "members": [
+                member(card, rel)
+                for card, rel in zip(cards, ["chủ hộ", "vợ", "cha", "mẹ", "con", "con"], strict=True)
+            ],
         }
         view = (await api.post("/api/v1/renewals", json=household)).json()
         assert view["status"] == "awaiting_payment", view
         today = date.fromisoformat(view["quote"]["quote_date"])
         base = base_salary_on(today)
-        assert [line["monthly_amount"] for line in view["quote"]["lines"]][4:] == [monthly_amount(base, 5)] * 2
+        assert [line["monthly_amount"] for line in view["quote"]["lines"]][4:] == [
+            monthly_amount(base, 5)
+        ] * 2
         txn_ref = view["payment"]["txn_ref"]
         await bank.post(f"/api/v1/orders/{txn_ref}/pay", json={})
         final = await wait_status(api, view["application_id"], {"completed"})
@@ -339,11 +375,15 @@ async def test_duplicate_callbacks_allocate_once(api: httpx.AsyncClient, bank: h
     assert {a["rsp_code"] for a in attempts} <= {"00", "02"}
     async with db.unit_of_work(read_only=True) as uow:
         receipts = (
-            await uow.session.execute(text("SELECT count(*) FROM receipts WHERE application_id = :id"), {"id": view["application_id"]})
+            await uow.session.execute(
+                text("SELECT count(*) FROM receipts WHERE application_id = :id"),
+                {"id": view["application_id"]},
+            )
         ).scalar_one()
         allocations = (
             await uow.session.execute(
-                text("SELECT count(*) FROM allocations WHERE application_id = :id"), {"id": view["application_id"]}
+                text("SELECT count(*) FROM allocations WHERE application_id = :id"),
+                {"id": view["application_id"]},
             )
         ).scalar_one()
     assert receipts == 1
@@ -414,9 +454,37 @@ async def test_http_contract_edges(stack: Stack, api: httpx.AsyncClient) -> None
         assert (await anonymous.get(f"/api/v1/renewals/{unknown}")).status_code == 401
         spec = (await anonymous.get("/openapi.json")).json()
         assert (await anonymous.get("/docs")).status_code == 200
-    assert {"/api/v1/renewals", "/api/v1/payments/ipn", "/api/v1/renewals/{application_id}/receipt"} <= set(spec["paths"])
-    body_schema = spec["paths"]["/api/v1/renewals"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert {"/api/v1/renewals", "/api/v1/payments/ipn", "/api/v1/renewals/{application_id}/receipt"} <= set(
+        spec["paths"]
+    )
+    body_schema = spec["paths"]["/api/v1/renewals"]["post"]["requestBody"]["content"]["application/json"][
+        "schema"
+    ]
     assert body_schema["$ref"] == "#/components/schemas/Declaration"
     assert "members" in spec["components"]["schemas"]["Declaration"]["properties"]
     referenced = set(re.findall(r"#/components/schemas/(\w+)", json.dumps(spec)))
     assert referenced <= set(spec["components"]["schemas"])  # every $ref resolves
+
+
+async def test_reconciliation_of_the_day_accounts_for_every_bank_transaction(stack: Stack) -> None:
+    """Runs after the payments above: every settled transaction has a finding; none went unseen."""
+    from starter import reconcile_day
+
+    today = datetime.now(VIETNAM_TZ).date()
+    report = await reconcile_day(stack.settings, today)
+    counts = report.counts
+    assert counts[Finding.MATCHED] >= 3  # full renewal, duplicates, worker crash
+    assert counts[Finding.REVIEW] >= 1  # the transfer of the wrong amount
+    assert counts[Finding.NOT_RECEIVED] == 0 and counts[Finding.NOT_AT_BANK] == 0
+    assert counts[Finding.AMOUNT_DIFFERS] == 0
+    cli = subprocess.run(  # noqa: ASYNC221 - a short CLI run, nothing else to await
+        [sys.executable, "starter.py", "reconcile", "--date", today.isoformat()],
+        cwd=ROOT,
+        env={**os.environ, **stack.env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert cli.returncode == 1, cli.stderr  # the review needs an operator
+    assert "payment_review" in cli.stdout

@@ -1,0 +1,53 @@
+"""The day's reconciliation: each bank transaction ends in exactly one finding."""
+
+from __future__ import annotations
+
+from domain.reconciliation import BankLine, Finding, RecordedPayment, reconcile
+
+
+def paid(no: str, amount: int, *, allocated: bool, status: str | None) -> RecordedPayment:
+    return RecordedPayment(
+        bank_tran_no=no, txn_ref=f"REF{no}", amount=amount, allocated=allocated, application_status=status
+    )
+
+
+def test_each_case_gets_its_finding() -> None:
+    bank = [
+        BankLine("1", "REF1", 100),  # allocated, same amount
+        BankLine("2", "REF2", 200),  # no callback reached us
+        BankLine("3", "REF3", 300),  # closed before the money came
+        BankLine("4", "REF4", 400),  # in review
+        BankLine("5", "REF5", 500),  # still allocating
+        BankLine("6", "REF6", 600),  # allocated, bank settled another amount
+    ]
+    ours = [
+        paid("1", 100, allocated=True, status="completed"),
+        paid("3", 300, allocated=False, status="expired"),
+        paid("4", 999, allocated=False, status="payment_review"),
+        paid("5", 500, allocated=False, status="allocating"),
+        paid("6", 650, allocated=True, status="completed"),
+        paid("7", 700, allocated=True, status="completed"),  # we allocated, the bank lists nothing
+        paid(
+            "8", 800, allocated=False, status="payment_review"
+        ),  # forged or not settled: not allocated, not listed
+    ]
+    report = reconcile(bank, ours)
+    findings = {line.bank_tran_no: line.finding for line in report.lines}
+    assert findings == {
+        "1": Finding.MATCHED,
+        "2": Finding.NOT_RECEIVED,
+        "3": Finding.REFUND_DUE,
+        "4": Finding.REVIEW,
+        "5": Finding.IN_PROGRESS,
+        "6": Finding.AMOUNT_DIFFERS,
+        "7": Finding.NOT_AT_BANK,
+    }
+    assert {line.bank_tran_no for line in report.attention} == {"2", "3", "4", "6", "7"}
+    assert report.bank_total == 2100
+    assert report.allocated_total == 100 + 650 + 700
+
+
+def test_a_clean_day_needs_no_attention() -> None:
+    report = reconcile([BankLine("1", "R", 5)], [paid("1", 5, allocated=True, status="completed")])
+    assert report.attention == []
+    assert report.counts[Finding.MATCHED] == 1
