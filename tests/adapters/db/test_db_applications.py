@@ -71,3 +71,30 @@ async def test_bank_callbacks_are_recorded_once_and_confirm_the_order(db):
     assert rows[1].raw == raw
     assert rows[1].pay_date == paid.pay_date
     assert rows[1].last_seen_at - rows[1].received_at < timedelta(minutes=1)
+
+
+async def test_paid_callbacks_of_a_day_carry_the_application_status(db):
+    async with db.unit_of_work() as uow:
+        await uow.repo.save_application(
+            ApplicationRecord(application_id="app-r1", status="expired", txn_ref="BHR1")
+        )
+        await uow.repo.record_bank_callback("BHR1", payment("BHR1", 500, "BANKR1"), {}, "confirmed")
+        await uow.repo.record_bank_callback("BHR1", payment("BHR1", 500, "BANKR0", paid=False), {}, "failed")
+        await uow.repo.record_bank_callback(
+            "BHR9", payment("BHR9", 700, "BANKR9"), {}, "confirmed"
+        )  # no order
+        await uow.commit()
+    day = datetime(2026, 3, 2, tzinfo=UTC)  # payment() pays at 03:15 UTC that day
+    async with db.unit_of_work(read_only=True) as uow:
+        found = {
+            p.bank_tran_no: p for p in await uow.repo.paid_callbacks_between(day, day + timedelta(days=1))
+        }
+        before = await uow.repo.paid_callbacks_between(day - timedelta(days=1), day)
+    assert {"BANKR1", "BANKR9"} <= set(found) and "BANKR0" not in found  # failed payments are not money
+    assert (found["BANKR1"].application_status, found["BANKR1"].allocated, found["BANKR1"].amount) == (
+        "expired",
+        False,
+        500,
+    )
+    assert found["BANKR9"].application_status is None
+    assert not {"BANKR1", "BANKR9"} & {p.bank_tran_no for p in before}
