@@ -15,9 +15,20 @@ BANK_REJECTED = "BankRejected"
 APPLICATION_NOT_FOUND = "ApplicationNotFound"
 
 # the database adapter's allocation errors are business outcomes too (adapters/db/errors.py)
-ALLOCATION_REFUSED = ["AllocationError", "PaymentMismatchError", "PaymentAlreadyAllocatedError", "UnknownParticipantError"]
+ALLOCATION_REFUSED = [
+    "AllocationError",
+    "PaymentMismatchError",
+    "PaymentAlreadyAllocatedError",
+    "UnknownParticipantError",
+]
 
-NON_RETRYABLE = [DECLARATION_INVALID, REGISTRY_BAD_REQUEST, BANK_REJECTED, APPLICATION_NOT_FOUND, *ALLOCATION_REFUSED]
+NON_RETRYABLE = [
+    DECLARATION_INVALID,
+    REGISTRY_BAD_REQUEST,
+    BANK_REJECTED,
+    APPLICATION_NOT_FOUND,
+    *ALLOCATION_REFUSED,
+]
 
 
 def business_error(kind: str, message: str) -> ApplicationError:

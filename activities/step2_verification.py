@@ -11,7 +11,7 @@ from adapters.registry import RegistryBadRequest, RegistryClient
 from domain.eligibility import check_member, shared_residence
 from domain.fees import QuoteInput, compute_quote
 from domain.identifiers import parse_card_number
-from domain.models import MemberCheck, Participant, Quote
+from domain.models import Citizen, Member, MemberCheck, Participant, Quote
 
 
 class VerificationActivities:
@@ -23,7 +23,7 @@ class VerificationActivities:
         async with self._db.unit_of_work() as uow:
             return {card: await uow.repo.find_participant(card) for card in card_numbers}
 
-    async def _citizens(self, personal_ids: set[str]):  # type: ignore[no-untyped-def]
+    async def _citizens(self, personal_ids: set[str]) -> dict[str, Citizen]:
         try:
             return await self._registry.lookup(sorted(personal_ids))
         except RegistryBadRequest as exc:
@@ -60,9 +60,11 @@ class VerificationActivities:
         ids = {p.personal_id for p in participants.values() if p and p.personal_id}
         citizens = await self._citizens(ids) if ids else {}
 
-        def check(member, held: bool) -> MemberCheck:  # type: ignore[no-untyped-def]
+        def check(member: Member, held: bool) -> MemberCheck:
             participant = participants[member.card_number]
-            citizen = citizens.get(participant.personal_id) if participant and participant.personal_id else None
+            citizen = (
+                citizens.get(participant.personal_id) if participant and participant.personal_id else None
+            )
             return check_member(member, participant, citizen, held_by_other_application=held)
 
         checks = [check(member, False) for member in request.members]

@@ -34,7 +34,11 @@ class AllocationActivities:
         except BankOrderNotFound:
             return "bank_has_no_such_order"
         transaction = next(
-            (t for t in order.get("transactions", []) if t.get("transaction_no") == request.payment.transaction_no),
+            (
+                t
+                for t in order.get("transactions", [])
+                if t.get("transaction_no") == request.payment.transaction_no
+            ),
             None,
         )
         if transaction is None:
@@ -42,7 +46,9 @@ class AllocationActivities:
         if (transaction.get("response_code"), transaction.get("transaction_status")) != ("00", "00"):
             return "bank_transaction_not_successful"
         if transaction.get("amount") != request.payment.amount:
-            return f"bank_amount_mismatch: bank {transaction.get('amount')}, callback {request.payment.amount}"
+            return (
+                f"bank_amount_mismatch: bank {transaction.get('amount')}, callback {request.payment.amount}"
+            )
         if transaction.get("bank_tran_no") != request.payment.bank_tran_no:
             return "bank_transaction_mismatch"
         return None

@@ -8,7 +8,9 @@ from config import get_settings
 
 def main() -> None:
     settings = get_settings()
-    uvicorn.run(create_app(settings), host=settings.bhyt_api_host, port=settings.bhyt_api_port, log_level="info")
+    uvicorn.run(
+        create_app(settings), host=settings.bhyt_api_host, port=settings.bhyt_api_port, log_level="info"
+    )
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from api.deps import PortalCaller, ServicesDep
 from api.receipt_page import render_receipt
 from domain.application import ApplicationView, RenewalInput, vietnam_date
 from domain.models import ApplicationStatus, Declaration
-from domain.validation import DeclarationInvalid, parse_declaration
+from domain.validation import DeclarationInvalid, FieldError, parse_declaration
 from workflows import client as renewals
 
 router = APIRouter(prefix="/api/v1/renewals", tags=["renewals"], dependencies=[PortalCaller])
@@ -44,6 +44,9 @@ DECLARATION_EXAMPLE = {
         }
     ],
 }
+
+
+NOT_AN_OBJECT = FieldError(loc=(), msg="the body must be a JSON object (the declaration)", type="model_type")
 
 
 def _application_id(idempotency_key: str | None) -> str:
@@ -97,7 +100,7 @@ async def create_renewal(
 ) -> JSONResponse:
     now = datetime.now(UTC)
     if not isinstance(body, dict):
-        return _invalid(DeclarationInvalid([_body_error()]))
+        return _invalid(DeclarationInvalid([NOT_AN_OBJECT]))
     try:
         declaration = parse_declaration(body, today=vietnam_date(now))
     except DeclarationInvalid as exc:
@@ -109,7 +112,9 @@ async def create_renewal(
             existing = await uow.repo.get_application(application_id)
         if existing is not None and existing.declaration is not None:
             if _fingerprint(existing.declaration) != _fingerprint(declaration):
-                raise HTTPException(status.HTTP_409_CONFLICT, "Idempotency-Key was used for another declaration")
+                raise HTTPException(
+                    status.HTTP_409_CONFLICT, "Idempotency-Key was used for another declaration"
+                )
 
     request = RenewalInput(
         application_id=application_id,
@@ -127,15 +132,11 @@ async def create_renewal(
         submit.cancel()
         pending = await renewals.status(svc.temporal, application_id)
         if pending is None:
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the workflow service did not answer") from None
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE, "the workflow service did not answer"
+            ) from None
         return _view(pending, status.HTTP_202_ACCEPTED)
     return _view(view, status.HTTP_201_CREATED)
-
-
-def _body_error():  # type: ignore[no-untyped-def]
-    from domain.validation import FieldError
-
-    return FieldError(loc=(), msg="the body must be a JSON object (the declaration)", type="model_type")
 
 
 async def _find(svc: ServicesDep, application_id: str) -> ApplicationView:
@@ -155,6 +156,7 @@ async def get_renewal(application_id: str, svc: ServicesDep) -> JSONResponse:
 
 
 CANCELLABLE = {ApplicationStatus.VERIFYING, ApplicationStatus.AWAITING_PAYMENT}
+PAID = {ApplicationStatus.ALLOCATING, ApplicationStatus.COMPLETED, ApplicationStatus.PAYMENT_REVIEW}
 
 
 @router.post(
@@ -168,20 +170,21 @@ async def cancel_renewal(application_id: str, svc: ServicesDep) -> JSONResponse:
     if view.status == ApplicationStatus.CANCELLED:
         return _view(view)
     if view.status not in CANCELLABLE:
-        reason = "already paid" if view.paid_at or view.status in _PAID else f"application is {view.status.value}"
+        reason = (
+            "already paid" if view.paid_at or view.status in PAID else f"application is {view.status.value}"
+        )
         raise HTTPException(status.HTTP_409_CONFLICT, f"cannot cancel: {reason}")
     await renewals.signal_cancel(svc.temporal, application_id)
     for _ in range(50):  # the run closes within a few workflow tasks
         view = await _find(svc, application_id)
-        if view.status != ApplicationStatus.AWAITING_PAYMENT and view.status != ApplicationStatus.VERIFYING:
+        if view.status not in CANCELLABLE:
             break
         await asyncio.sleep(0.1)
     if view.status != ApplicationStatus.CANCELLED and view.status not in CANCELLABLE:
         raise HTTPException(status.HTTP_409_CONFLICT, f"cannot cancel: application is {view.status.value}")
-    return _view(view, status.HTTP_200_OK if view.status == ApplicationStatus.CANCELLED else status.HTTP_202_ACCEPTED)
-
-
-_PAID = {ApplicationStatus.ALLOCATING, ApplicationStatus.COMPLETED, ApplicationStatus.PAYMENT_REVIEW}
+    return _view(
+        view, status.HTTP_200_OK if view.status == ApplicationStatus.CANCELLED else status.HTTP_202_ACCEPTED
+    )
 
 
 @router.get(

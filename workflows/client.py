@@ -6,6 +6,8 @@ the same way: update-with-start for the quote, the `status` query, the two signa
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import (
     SearchAttributePair,
@@ -36,7 +38,7 @@ async def submit(client: Client, request: RenewalInput, *, task_queue: str = TAS
     open it attaches to it, and once it is closed the id is not reused and the closed run's
     state is returned.
     """
-    start = WithStartWorkflowOperation(
+    start: WithStartWorkflowOperation[Any, ApplicationView] = WithStartWorkflowOperation(
         WORKFLOW_TYPE,
         request,
         id=workflow_id(request.application_id),

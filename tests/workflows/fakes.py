@@ -84,7 +84,9 @@ class FakeBackend:
             backend.calls["verify_residence"] += 1
             if backend.registry_refuses:
                 raise business_error("RegistryBadRequest", "registry refused the lookup")
-            return ResidenceResult(household_code=backend.household_code, people_checked=len(request.card_numbers) + 1)
+            return ResidenceResult(
+                household_code=backend.household_code, people_checked=len(request.card_numbers) + 1
+            )
 
         @activity.defn(name="check_participation")
         async def check_participation(request: ParticipationInput) -> list[MemberCheck]:
@@ -181,7 +183,9 @@ class FakeBackend:
                     total_in_words=amount_in_words(total),
                     txn_ref=request.payment.txn_ref,
                     bank_tran_no=request.payment.bank_tran_no,
-                    verification_code=hashlib.sha256(request.application_id.encode()).hexdigest()[:12].upper(),
+                    verification_code=hashlib.sha256(request.application_id.encode())
+                    .hexdigest()[:12]
+                    .upper(),
                 ),
             )
             return AllocateResult(receipt=receipt, allocations=allocations)

@@ -31,8 +31,12 @@ async def record() -> None:
             req = request()
             view = await run.submit(req)
             await renewals.signal_payment(env.client, req.application_id, payment_for(view, amount=1000))
-            await renewals.signal_payment(env.client, req.application_id, payment_for(view, transaction_no="2"))
-            await renewals.signal_payment(env.client, req.application_id, payment_for(view, transaction_no="2"))
+            await renewals.signal_payment(
+                env.client, req.application_id, payment_for(view, transaction_no="2")
+            )
+            await renewals.signal_payment(
+                env.client, req.application_id, payment_for(view, transaction_no="2")
+            )
             await run.result(req)
             scenarios["review_then_completed"] = req
         async with Run(env, FakeBackend()) as run:

@@ -82,7 +82,9 @@ def request(declaration: dict = DECLARATION) -> RenewalInput:
     )
 
 
-def payment_for(view: ApplicationView, *, amount: int | None = None, transaction_no: str = "14000001") -> PaymentReceived:
+def payment_for(
+    view: ApplicationView, *, amount: int | None = None, transaction_no: str = "14000001"
+) -> PaymentReceived:
     assert view.payment is not None
     return PaymentReceived(
         txn_ref=view.payment.txn_ref,
@@ -94,19 +96,6 @@ def payment_for(view: ApplicationView, *, amount: int | None = None, transaction
         response_code="00",
         transaction_status="00",
     )
-
-
-async def start(env: WorkflowEnvironment, backend: FakeBackend, req: RenewalInput) -> tuple[Worker, ApplicationView]:
-    worker = Worker(
-        env.client,
-        task_queue=f"tq-{uuid.uuid4()}",
-        workflows=[HouseholdRenewal],
-        activities=backend.activities(),
-    )
-    view = None
-    async with worker:
-        view = await renewals.submit(env.client, req, task_queue=worker.task_queue)
-    return worker, view
 
 
 class Run:
@@ -230,7 +219,9 @@ async def test_amount_mismatch_goes_to_review_and_allocates_nothing(env: Workflo
         assert backend.calls["reconcile_payment"] == 0
         assert backend.statuses == ["payment_review"]
         # the bank then delivers the matching transfer: the application completes
-        await renewals.signal_payment(env.client, req.application_id, payment_for(view, transaction_no="14000002"))
+        await renewals.signal_payment(
+            env.client, req.application_id, payment_for(view, transaction_no="14000002")
+        )
         final = await run.result(req)
     assert final.status == ApplicationStatus.COMPLETED
     assert backend.calls["allocate"] == 1
@@ -322,7 +313,9 @@ async def test_history_holds_no_personal_data_in_clear(env: WorkflowEnvironment)
     history = await renewals.handle(env.client, req.application_id).fetch_history()
     started = history.events[0].workflow_execution_started_event_attributes
     scheduled = [
-        e.activity_task_scheduled_event_attributes for e in history.events if e.HasField("activity_task_scheduled_event_attributes")
+        e.activity_task_scheduled_event_attributes
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
     ]
     payloads = list(started.input.payloads) + [p for a in scheduled for p in a.input.payloads]
     assert len(payloads) > 5
