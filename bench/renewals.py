@@ -52,6 +52,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 
 from adapters.db import Database  # noqa: E402
+from adapters.temporal_client import connect  # noqa: E402
 from bench.households import check, declarations, generate  # noqa: E402
 from domain.application import vietnam_date  # noqa: E402
 from scripts.stack import Stack, StackError  # noqa: E402
@@ -230,9 +231,7 @@ class Bench:
         """Open workflow executions, as the server's visibility store counts them (None: unknown)."""
         try:
             if self.temporal is None:
-                self.temporal = await Client.connect(
-                    self.stack.urls.temporal, namespace=self.stack.settings.temporal_namespace
-                )
+                self.temporal = await connect(self.stack.settings)
             return (await self.temporal.count_workflows("ExecutionStatus = 'Running'")).count
         except Exception as exc:  # noqa: BLE001 - an extra figure; the benchmark goes on without it
             log(f"  cannot count running workflows: {type(exc).__name__}: {exc}")

@@ -63,3 +63,10 @@ def test_the_workflow_fakes_allocate_with_the_production_rules() -> None:
     names = imported_names(ROOT / "tests" / "workflows" / "fakes.py")
     assert {"domain.allocation.plan_allocation", "domain.allocation.issue_receipt"} <= names
     assert "hashlib" not in names
+
+
+def test_worker_api_and_starter_connect_to_temporal_the_same_way() -> None:
+    for module in ("worker.py", "api/app.py", "starter.py"):
+        path = ROOT / module
+        assert "adapters.temporal_client.connect" in imported_names(path), module
+        assert "Client.connect" not in attribute_chains(path), module
