@@ -15,6 +15,7 @@ The money itself arrives on the other path: the gateway's signed IPN to our call
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -114,6 +115,19 @@ class BankGatewayClient(JsonServiceClient):
     async def statement(self, day: date) -> list[dict[str, Any]]:
         data = await self._call("statement", "GET", "/api/v1/statement", params={"date": day.isoformat()})
         return list(data["transactions"])
+
+    async def statement_pages(self, day: date, page_size: int = 5000) -> AsyncIterator[list[dict[str, Any]]]:
+        """The day's statement page by page, in (bank_tran_no, transaction_no) order: memory holds
+        one page whatever the size of the day (the reconciliation merges it with our records)."""
+        params: dict[str, Any] = {"date": day.isoformat(), "limit": page_size}
+        while True:
+            data = await self._call("statement", "GET", "/api/v1/statement", params=params)
+            if data["transactions"]:
+                yield list(data["transactions"])
+            cursor = data.get("next")
+            if not cursor:
+                return
+            params = {**params, **cursor}
 
     def _rejected(self, operation: str, response: httpx.Response) -> BankError:
         status = response.status_code

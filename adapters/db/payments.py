@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +12,9 @@ from adapters.db.orm import ApplicationRow, BankPaymentRow
 from adapters.db.sql import Store, utcnow
 from domain.models import PaymentReceived
 from domain.reconciliation import RecordedPayment
+
+STREAM_BATCH = 2000
+"""Rows fetched per round trip when a day's payments are streamed."""
 
 CONFIRMED_OUTCOMES = frozenset({"confirmed", "00"})
 """`outcome` values of `record_bank_callback` that mean "this order is paid" (IPN answer 00)."""
@@ -114,6 +117,41 @@ class PaymentStore(Store):
             )
             for row, status in rows.all()
         ]
+
+    async def stream_paid_callbacks(self, start: datetime, end: datetime) -> AsyncIterator[RecordedPayment]:
+        """`paid_callbacks_between`, streamed in bank_tran_no order (the order of the bank's paged
+        statement, so the two merge in one pass): a server-side cursor read in batches through the
+        pay-date index, memory bounded whatever the day's size."""
+        stmt = (
+            select(
+                BankPaymentRow.bank_tran_no,
+                BankPaymentRow.txn_ref,
+                BankPaymentRow.amount,
+                BankPaymentRow.allocated_at,
+                ApplicationRow.status,
+            )
+            .outerjoin(ApplicationRow, ApplicationRow.txn_ref == BankPaymentRow.txn_ref)
+            .where(
+                BankPaymentRow.is_paid.is_(True),
+                BankPaymentRow.pay_date >= start,
+                BankPaymentRow.pay_date < end,
+            )
+            .order_by(self._bytewise(BankPaymentRow.bank_tran_no), BankPaymentRow.id)
+            .execution_options(yield_per=STREAM_BATCH)
+        )
+        result = await self.session.stream(stmt)
+        async for bank_tran_no, txn_ref, amount, allocated_at, status in result:
+            yield RecordedPayment(
+                bank_tran_no=bank_tran_no,
+                txn_ref=txn_ref,
+                amount=amount,
+                allocated=allocated_at is not None,
+                application_status=status,
+            )
+
+    def _bytewise(self, column: Any) -> Any:
+        """Order as Python compares strings (the merge does): PostgreSQL's default collation may not."""
+        return column.collate("C") if self.session.get_bind().dialect.name == "postgresql" else column
 
     async def payment_confirmed(self, txn_ref: str) -> bool:
         """A successful payment for this order is already on record (the IPN answers 02)."""

@@ -285,15 +285,37 @@ def create_app(
         return pay(txn_ref, body or PayIn())
 
     @api.get("/statement")
-    def statement(day: Annotated[date, Query(alias="date")]) -> dict[str, Any]:
-        """Settled (successful) transactions whose pay date, in GMT+7, is that day."""
-        rows = store.settled(day, tmn_code)
+    def statement(
+        day: Annotated[date, Query(alias="date")],
+        limit: Annotated[int | None, Query(ge=1, le=10_000)] = None,
+        after_bank_tran_no: str | None = None,
+        after_transaction_no: str | None = None,
+    ) -> dict[str, Any]:
+        """Settled (successful) transactions whose pay date, in GMT+7, is that day.
+
+        With `limit`: one page in (bank_tran_no, transaction_no) order, `next` holding the
+        cursor of the following page (null on the last one), so a day of any size streams."""
+        if limit is None:
+            rows = store.settled(day, tmn_code)
+            page_next = None
+        else:
+            after = None
+            if after_bank_tran_no is not None and after_transaction_no is not None:
+                after = (after_bank_tran_no, after_transaction_no)
+            rows = store.settled_page(day, tmn_code, after=after, limit=limit)
+            last = rows[-1] if len(rows) == limit else None
+            page_next = (
+                {"after_bank_tran_no": last["bank_tran_no"], "after_transaction_no": last["transaction_no"]}
+                if last
+                else None
+            )
         return {
             "date": day.isoformat(),
             "tmn_code": tmn_code,
             "count": len(rows),
             "total": sum(r["amount"] for r in rows),
             "transactions": rows,
+            "next": page_next,
         }
 
     admin = APIRouter(prefix="/admin", tags=["admin"])
