@@ -144,10 +144,9 @@ async def reconcile_day(settings: Settings, day: date) -> DayTally:
             db.unit_of_work(read_only=True) as uow,
         ):
 
-            async def bank_lines() -> AsyncIterator[BankLine]:
+            async def bank_lines() -> AsyncIterator[list[BankLine]]:
                 async for page in bank.statement_pages(day):
-                    for t in page:
-                        yield BankLine(str(t["bank_tran_no"]), str(t["txn_ref"]), int(t["amount"]))
+                    yield [BankLine(str(t["bank_tran_no"]), str(t["txn_ref"]), int(t["amount"])) for t in page]
 
             ours = uow.repo.stream_paid_callbacks(start, start + timedelta(days=1))
             return await reconcile_streams(bank_lines(), ours)

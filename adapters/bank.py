@@ -14,6 +14,7 @@ The money itself arrives on the other path: the gateway's signed IPN to our call
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -120,14 +121,28 @@ class BankGatewayClient(JsonServiceClient):
         """The day's statement page by page, in (bank_tran_no, transaction_no) order: memory holds
         one page whatever the size of the day (the reconciliation merges it with our records)."""
         params: dict[str, Any] = {"date": day.isoformat(), "limit": page_size}
+        data = await self._call("statement", "GET", "/api/v1/statement", params=params)
         while True:
-            data = await self._call("statement", "GET", "/api/v1/statement", params=params)
-            if data["transactions"]:
-                yield list(data["transactions"])
             cursor = data.get("next")
-            if not cursor:
+            # the next page is asked for before this one is handed over: the bank answers while
+            # the caller works (at most two pages in memory)
+            following = (
+                asyncio.ensure_future(
+                    self._call("statement", "GET", "/api/v1/statement", params={**params, **cursor})
+                )
+                if cursor
+                else None
+            )
+            try:
+                if data["transactions"]:
+                    yield list(data["transactions"])
+            except BaseException:
+                if following is not None:
+                    following.cancel()
+                raise
+            if following is None:
                 return
-            params = {**params, **cursor}
+            data = await following
 
     def _rejected(self, operation: str, response: httpx.Response) -> BankError:
         status = response.status_code

@@ -11,7 +11,7 @@ need an operator are kept.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -44,51 +44,70 @@ class DayTally:
 
 
 class _Groups(Generic[T]):
-    """Consecutive items of one sorted stream that share a bank transaction number."""
+    """Consecutive items of one sorted stream of batches that share a bank transaction number.
+    Awaits only when a batch runs out: per item, the merge is plain list indexing."""
 
-    def __init__(self, items: AsyncIterable[T]) -> None:
-        self._items: AsyncIterator[T] = aiter(items)
-        self._next: T | None = None
-        self._done = False
+    def __init__(self, batches: AsyncIterable[Sequence[T]]) -> None:
+        self._batches: AsyncIterator[Sequence[T]] = aiter(batches)
+        self._batch: Sequence[T] = ()
+        self._at = 0
+        self.done = False
         self._last_key: str | None = None
 
-    async def _pull(self) -> None:
-        if self._next is None and not self._done:
+    async def refill(self) -> None:
+        """Make the next item available (or mark the stream done) when the batch ran out."""
+        while self._at >= len(self._batch) and not self.done:
             try:
-                self._next = await anext(self._items)
+                self._batch, self._at = await anext(self._batches), 0
             except StopAsyncIteration:
-                self._done = True
-                return
-            key = self._next.bank_tran_no
-            if self._last_key is not None and key < self._last_key:
-                raise ValueError("reconciliation streams must be sorted by bank transaction number")
-            self._last_key = key
+                self.done = True
 
-    async def peek_key(self) -> str | None:
-        await self._pull()
-        return None if self._next is None else self._next.bank_tran_no
+    @property
+    def exhausted(self) -> bool:
+        """No item left in the current batch (call `refill`)."""
+        return self._at >= len(self._batch)
 
-    async def take(self, key: str) -> list[T]:
+    def key(self) -> str | None:
+        if self._at >= len(self._batch):
+            return None
+        key = self._batch[self._at].bank_tran_no
+        if self._last_key is not None and key < self._last_key:
+            raise ValueError("reconciliation streams must be sorted by bank transaction number")
+        self._last_key = key
+        return key
+
+    async def take(self, key: str | None) -> list[T]:
         group: list[T] = []
-        while (await self.peek_key()) == key:
-            assert self._next is not None
-            group.append(self._next)
-            self._next = None
+        while key is not None:
+            batch, at = self._batch, self._at
+            while at < len(batch) and batch[at].bank_tran_no == key:
+                group.append(batch[at])
+                at += 1
+            self._at = at
+            if at < len(batch) or self.done:
+                break
+            await self.refill()  # the group may go on in the next batch
         return group
 
 
 async def reconcile_streams(
-    bank: AsyncIterable[BankLine], ours: AsyncIterable[RecordedPayment]
+    bank: AsyncIterable[Sequence[BankLine]], ours: AsyncIterable[Sequence[RecordedPayment]]
 ) -> DayTally:
-    """`reconcile` of two streams sorted by bank transaction number, folded into a `DayTally`.
+    """`reconcile` of two streams of batches sorted by bank transaction number (the bank's
+    statement pages, our cursor's fetches), folded into a `DayTally`.
 
     Raises ValueError when a stream is out of order (a merge would then miss pairs)."""
     tally = DayTally()
     bank_groups, our_groups = _Groups[BankLine](bank), _Groups[RecordedPayment](ours)
     while True:
-        bank_key, our_key = await bank_groups.peek_key(), await our_groups.peek_key()
+        if bank_groups.exhausted:
+            await bank_groups.refill()
+        if our_groups.exhausted:
+            await our_groups.refill()
+        bank_key, our_key = bank_groups.key(), our_groups.key()
         if bank_key is None and our_key is None:
             return tally
-        key = min(k for k in (bank_key, our_key) if k is not None)
-        lines = reconcile(await bank_groups.take(key), await our_groups.take(key)).lines
-        tally.add(lines)
+        key = bank_key if our_key is None or (bank_key is not None and bank_key <= our_key) else our_key
+        bank_group = await bank_groups.take(key) if bank_key == key else []
+        our_group = await our_groups.take(key) if our_key == key else []
+        tally.add(reconcile(bank_group, our_group).lines)

@@ -328,8 +328,8 @@ class Stack:
                 f"ports already in use: {', '.join(busy)} (another `make run`? set the ports in .env)",
             )
 
-    def _spawn(self, name: str, cmd: list[str]) -> Supervised:
-        env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
+    def _spawn(self, name: str, cmd: list[str], env_overrides: Mapping[str, str] | None = None) -> Supervised:
+        env = {**os.environ, **self.env, **(env_overrides or {}), "PYTHONUNBUFFERED": "1"}
         proc = spawn(name, cmd, log_path=self.log_dir / f"{name}.log", env=env, cwd=ROOT)
         self._procs.append(proc)
         return proc
@@ -437,6 +437,28 @@ class Stack:
     def start_worker(self) -> None:
         """Start a (replacement) worker and wait until it polls the task queue."""
         self._start_worker()
+
+    def add_worker(self, name: str) -> None:
+        """One more worker process on the same task queue (bench/scale.py runs two); ready when the
+        server sees this very process poll."""
+        proc = self._spawn(name, [self.python, "worker.py"])
+        queue = self.env["TEMPORAL_TASK_QUEUE"]
+        identity = f"{proc.popen.pid}@"
+
+        def polling() -> bool:
+            pollers = task_queue_pollers(
+                self.env["TEMPORAL_ADDRESS"], self.env["TEMPORAL_NAMESPACE"], queue, {**os.environ, **self.env}
+            )
+            return any(str(p.get("identity", "")).startswith(identity) for p in pollers)
+
+        self._wait(proc, polling, 60, f"polling task queue {queue}")
+
+    def add_api(self, name: str, port: int) -> str:
+        """One more API process on `port`, same configuration otherwise; returns its base URL."""
+        url = f"http://{LOCALHOST}:{port}"
+        proc = self._spawn(name, [self.python, "-m", "api"], {"BHYT_API_PORT": str(port)})
+        self._wait(proc, lambda: http_ok(url + "/health"), 60, f"healthy at {url}/health")
+        return url
 
     def log_path(self, name: str) -> Path:
         return self.log_dir / f"{name}.log"
