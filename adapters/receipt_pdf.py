@@ -123,7 +123,9 @@ def render_receipt_pdf(doc: ReceiptDocument) -> bytes:
         pdf.ln()
     pdf.set_font(FONT, "B", 9)
     pdf.cell(sum(w for _t, w, _a in _COLUMNS[:-1]), 7, "Tổng cộng", border=1, align="R")
-    pdf.cell(_COLUMNS[-1][1], 7, format_money(doc.total), border=1, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(
+        _COLUMNS[-1][1], 7, format_money(doc.total), border=1, align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+    )
     pdf.ln(2)
     pdf.set_font(FONT, "", 10)
     pdf.multi_cell(width, 6, f"Số tiền bằng chữ: {doc.total_in_words}.", new_x=XPos.LMARGIN, new_y=YPos.NEXT)

@@ -29,7 +29,9 @@ class SigningIdentityMissing(RuntimeError):
     """The configured certificate or key file does not exist (and self-signing is off)."""
 
 
-def ensure_self_signed(cert_file: Path, key_file: Path, common_name: str = "BHXH Việt Nam (local, self-signed)") -> bool:
+def ensure_self_signed(
+    cert_file: Path, key_file: Path, common_name: str = "BHXH Việt Nam (local, self-signed)"
+) -> bool:
     """Create a self-signed certificate and its key if either file is missing; whether it did."""
     if cert_file.exists() and key_file.exists():
         return False
@@ -92,9 +94,12 @@ class ReceiptSigner:
             key_passphrase=key_password.encode() if key_password else None,
         )
         if signer is None:
-            raise SigningIdentityMissing(f"could not load the receipt signing key {key_file} / certificate {cert_file}")
+            raise SigningIdentityMissing(
+                f"could not load the receipt signing key {key_file} / certificate {cert_file}"
+            )
         self._signer = signer
         self.cert_file = cert_file
+        self.certificate = signer.signing_cert
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReceiptSigner:

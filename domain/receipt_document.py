@@ -90,7 +90,9 @@ class ReceiptDocument(BaseModel):
 
     def for_public(self) -> ReceiptDocument:
         """What the public lookup shows: the same receipt with the card numbers masked."""
-        lines = [line.model_copy(update={"card_number": mask_card_number(line.card_number)}) for line in self.lines]
+        lines = [
+            line.model_copy(update={"card_number": mask_card_number(line.card_number)}) for line in self.lines
+        ]
         return self.model_copy(update={"lines": lines, "masked": True})
 
 

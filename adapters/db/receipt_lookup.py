@@ -48,7 +48,9 @@ async def mark_receipt_refunded(uow: UnitOfWork, application_id: str, refunded_a
     )
     if result.rowcount:  # type: ignore[attr-defined]
         return True
-    exists = await uow.session.scalar(select(ReceiptRow.id).where(ReceiptRow.application_id == application_id))
+    exists = await uow.session.scalar(
+        select(ReceiptRow.id).where(ReceiptRow.application_id == application_id)
+    )
     return exists is not None
 
 
