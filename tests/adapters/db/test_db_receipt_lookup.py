@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from sqlalchemy import update
-
 from adapters.db.orm import ReceiptRow
 from adapters.db.receipt_lookup import mark_receipt_refunded, receipt_by_application, receipt_by_public_code
 from tests.support.receipts import SIX_MEMBERS, issue_six_member_receipt
