@@ -119,7 +119,7 @@ def render_receipt_pdf(doc: ReceiptDocument) -> bytes:
             format_money(line.amount),
         )
         for text, (_title, w, align) in zip(cells, _COLUMNS, strict=True):
-            pdf.cell(w, 7, text, border=1, align=align)
+            _fitted_cell(pdf, w, 7, text, align, size=8.5)
         pdf.ln()
     pdf.set_font(FONT, "B", 9)
     pdf.cell(sum(w for _t, w, _a in _COLUMNS[:-1]), 7, "Tổng cộng", border=1, align="R")
@@ -141,7 +141,10 @@ def render_receipt_pdf(doc: ReceiptDocument) -> bytes:
     pdf.set_font(FONT, "B", 10)
     pdf.multi_cell(text_width, 5, doc.lookup_code_grouped, new_x=XPos.LEFT, new_y=YPos.NEXT)
     pdf.set_font(FONT, "", 9)
-    pdf.multi_cell(text_width, 5, f"Tra cứu tại: {doc.lookup_url}", new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.multi_cell(text_width, 5, "Tra cứu tại:", new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.multi_cell(
+        text_width, 5, doc.lookup_url, align="L", link=doc.lookup_url, new_x=XPos.LEFT, new_y=YPos.NEXT
+    )
     pdf.multi_cell(text_width, 5, f"Mã xác thực: {doc.verification_code}", new_x=XPos.LEFT, new_y=YPos.NEXT)
     pdf.set_font(FONT, "I", 8.5)
     pdf.multi_cell(
@@ -149,6 +152,7 @@ def render_receipt_pdf(doc: ReceiptDocument) -> bytes:
         4.5,
         f"Biên lai điện tử được ký số bởi {doc.issuer.name}. "
         "Kiểm tra chữ ký trong trình đọc PDF, hoặc quét mã QR để xem biên lai gốc.",
+        align="L",
         new_x=XPos.LEFT,
         new_y=YPos.NEXT,
     )
@@ -161,6 +165,17 @@ def render_receipt_pdf(doc: ReceiptDocument) -> bytes:
             new_y=YPos.NEXT,
         )
     return bytes(pdf.output())
+
+
+def _fitted_cell(pdf: FPDF, w: float, h: float, text: str, align: str, size: float) -> None:
+    """One table cell on one line: a long name is set smaller rather than spilling into the next
+    cell or wrapping (so the row, and its text read back, stay whole)."""
+    pdf.set_font_size(size)
+    while size > 5 and pdf.get_string_width(text) > w - 2:
+        size -= 0.5
+        pdf.set_font_size(size)
+    pdf.cell(w, h, text, border=1, align=align)
+    pdf.set_font_size(8.5)
 
 
 def qr_png(url: str, scale: int = 8) -> bytes:
