@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
-from fastapi import Request
+from fastapi import HTTPException, Request, status
 
 from adapters.db.receipt_lookup import StoredReceipt
 from adapters.receipt_pdf import render_receipt_pdf
-from adapters.receipt_signing import ReceiptSigner
+from adapters.receipt_signing import ReceiptSigner, SigningIdentityMissing
 from api.deps import services
 from config import Settings
 from domain.receipt_document import Issuer, ReceiptDocument, build_receipt_document
+
+log = logging.getLogger("bhyt.api.receipts")
 
 
 def lookup_url(settings: Settings, public_code: str) -> str:
@@ -39,7 +42,13 @@ def receipt_signer(request: Request) -> ReceiptSigner:
     """Loaded (or, locally, created) on first use and kept for the app's life."""
     signer: ReceiptSigner | None = getattr(request.app.state, "receipt_signer", None)
     if signer is None:
-        signer = ReceiptSigner.from_settings(services(request).settings)
+        try:
+            signer = ReceiptSigner.from_settings(services(request).settings)
+        except SigningIdentityMissing as exc:
+            log.error("receipt PDFs cannot be signed: %s", exc)
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE, "the signed receipt is not available right now"
+            ) from exc
         request.app.state.receipt_signer = signer
     return signer
 

@@ -119,3 +119,20 @@ async def test_lookups_are_rate_limited_per_client(tmp_path):
 
 def test_masking_matches_what_the_page_shows():
     assert mask_card_number(SIX_MEMBERS[0][0]) == "GD401•••••••567"
+
+
+async def test_production_without_its_certificate_answers_503_not_a_dev_signature(tmp_path):
+    settings = receipt_settings(tmp_path, bhyt_receipt_self_signed=False)
+    db, code = await issued_receipt_db(settings)
+    app = create_app(settings, temporal=object(), db=db)  # type: ignore[arg-type]
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://receipts.test") as client:
+                pdf = await client.get(f"/receipts/{code}", params={"format": "pdf"})
+                page = await client.get(f"/receipts/{code}")
+    finally:
+        await db.dispose()
+    assert pdf.status_code == 503
+    assert page.status_code == 200  # the page itself needs no signature
+    assert not (tmp_path / "signing" / "cert.pem").exists()
