@@ -1,19 +1,19 @@
 """The e-receipt as a document (biên lai điện tử): every field it prints, in one pure model.
 
-Field list and source — Nghị định 123/2020/NĐ-CP, Điều 32 (nội dung biên lai), as the issue
-asks; the numbering of the sub-points follows that article:
+Field list — the content of a receipt in Nghị định 123/2020/NĐ-CP, Điều 32 (khoản 2, biên lai),
+completed by what the issue and DESIGN §2 ask of a BHYT receipt:
 - the receipt's name ("BIÊN LAI THU TIỀN"), its template symbol (ký hiệu mẫu biên lai), series
   (ký hiệu biên lai) and number (số biên lai);
-- the collecting unit's name, address and tax code (tên, địa chỉ, mã số thuế của đơn vị thu);
+- the collecting unit's name and tax code (tên, mã số thuế của tổ chức thu), and its address;
 - the payer (người nộp tiền: the household head);
 - what was paid for (tên khoản thu) and, per card, the card number, the member, the months, the
   period the payment buys and the member's position in the household reduction order;
 - the amount in figures and in words (số tiền bằng số, bằng chữ);
-- the date (ngày lập biên lai);
+- the date (ngày, tháng, năm lập biên lai);
 - the collector's signature — on an e-receipt a digital signature (chữ ký số): the PAdES
   signature of the PDF, not a field of this model;
-- the lookup code and where to check it (mã tra cứu, trang tra cứu).
-Plus what DESIGN §2 adds for a bank payment: payment reference and bank transaction number.
+- the lookup code and where to check it (mã tra cứu, trang tra cứu);
+- for a bank payment: the payment reference and bank transaction number (DESIGN §2).
 
 Everything comes from configuration (`Issuer`, template symbol, fee name) and from the allocation
 transaction (the stored `Receipt`, the positions of its allocations, the public code); a refund
