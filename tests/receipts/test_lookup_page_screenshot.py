@@ -19,6 +19,7 @@ from html.parser import HTMLParser
 import httpx
 import pytest
 import uvicorn
+import zxingcpp
 from PIL import Image
 from pypdf import PdfReader
 
@@ -110,6 +111,8 @@ async def test_lookup_page_screenshot_shows_the_figures_of_the_pdf(tmp_path):
     colours = image.convert("L").getcolors(maxcolors=256 * 256)
     assert colours is not None and len(colours) > 16, "the screenshot looks blank"
     print(f"screenshot: {shot}")
+    # the QR code on the rendered page, read back from the pixels, is the page's own address
+    assert [code.text for code in zxingcpp.read_barcodes(image)] == [url]
 
     cells = _Cells()
     cells.feed(page)
