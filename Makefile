@@ -40,10 +40,11 @@ bench-scale: $(STAMP)
 	$(BIN)/python bench/scale.py awaiting
 	$(BIN)/python bench/scale.py processes
 
-# The parts alone: step 4's transaction, the cost of one payload.
+# The parts alone: step 4's transaction, the cost of one payload, the e-receipt.
 bench-parts: $(STAMP)
 	$(BIN)/python bench/allocation.py
 	$(BIN)/python bench/payloads.py
+	$(BIN)/python bench/receipts.py
 
 clean:
 	rm -rf $(VENV) var
