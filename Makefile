@@ -44,6 +44,7 @@ bench-scale: $(STAMP)
 bench-parts: $(STAMP)
 	$(BIN)/python bench/allocation.py
 	$(BIN)/python bench/payloads.py
+	$(BIN)/python bench/sandbox.py
 	$(BIN)/python bench/receipts.py
 
 clean:

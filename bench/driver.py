@@ -143,20 +143,37 @@ class Bench:
             app.error = f"POST failed: {type(exc).__name__}: {exc}"
             self.results.declare_failures.append(f"household {household}: {app.error}")
             return app, elapsed
-        elapsed = time.perf_counter() - t0
         app.http_status = response.status_code
         try:
             body = response.json()
         except ValueError:
             body = {}
+        if response.status_code == 202 and body.get("application_id"):
+            # verification took longer than the API waits (README: 202 verifying): follow it as a
+            # portal would, until the quote is there; the time counted is what the portal waited
+            body = await self.follow(body["application_id"], body)
+        elapsed = time.perf_counter() - t0
         app.application_id = body.get("application_id")
         app.declared_status = body.get("status")
         payment = body.get("payment") or {}
         app.txn_ref, app.amount = payment.get("txn_ref"), payment.get("amount")
-        if response.status_code != 201 or app.declared_status != "awaiting_payment" or not app.txn_ref:
+        if response.status_code not in (201, 202) or app.declared_status != "awaiting_payment" or not app.txn_ref:
             app.error = f"POST answered {response.status_code} {app.declared_status}: {response.text[:300]}"
             self.results.declare_failures.append(f"household {household}: {app.error}")
         return app, elapsed
+
+    async def follow(self, application_id: str, body: dict[str, Any], within: float = 120) -> dict[str, Any]:
+        """GET the application until step 2 is over (or `within` seconds), as the README tells portals."""
+        deadline = time.monotonic() + within
+        while body.get("status") == "verifying" or not (body.get("payment") or {}).get("txn_ref"):
+            if time.monotonic() > deadline or body.get("status") not in ("verifying", "awaiting_payment"):
+                break
+            await asyncio.sleep(POLL_SECONDS * 2)
+            try:
+                body = (await self.api.get(f"/api/v1/renewals/{application_id}")).json()
+            except (httpx.HTTPError, ValueError):
+                continue
+        return body
 
     async def pay(self, app: Application) -> float:
         app.pay_sent = time.time()

@@ -42,6 +42,13 @@ COMPONENTS: list[tuple[str, re.Pattern[str]]] = [
     ("threads/other stdlib", re.compile(r"threading\.py|concurrent/")),
 ]
 
+IDLE_LEAF = re.compile(
+    r"^(EpollSelector\.select \(selectors\.py|Condition\.wait \(threading\.py|_worker \(concurrent/futures/thread\.py"
+    r"|_connection_worker_thread \(aiosqlite/core\.py:59\)|Queue\.get \(queue\.py|Event\.wait \(threading\.py)"
+)
+"""Innermost frames that are a thread waiting (py-spy's --gil and idle detection miss some of
+these on a loaded machine): counted apart, so the shares are of busy samples."""
+
 ACTIVITY = re.compile(r"^(?P<name>\w+) \((?:.*/)?activities/(?P<module>\w+)\.py")
 
 
@@ -70,6 +77,11 @@ def summarize(path: Path, top: int = 12) -> str:
     by_component: Counter[str] = Counter()
     by_activity: Counter[str] = Counter()
     leaves: Counter[str] = Counter()
+    idle = sum(c for frames, c in stacks if IDLE_LEAF.match(frames[-1]))
+    stacks = [(frames, c) for frames, c in stacks if not IDLE_LEAF.match(frames[-1])]
+    busy = total - idle
+    if not busy:
+        return f"  {total} samples, all waiting"
     for frames, count in stacks:
         by_component[component(frames)] += count
         leaves[frames[-1]] += count
@@ -79,7 +91,8 @@ def summarize(path: Path, top: int = 12) -> str:
             if m and m["name"] not in seen and not m["name"].startswith("_"):
                 seen.add(m["name"])
                 by_activity[f"{m['module']}.{m['name']}"] += count
-    lines = [f"  {total} samples; by component (innermost known frame):"]
+    total = busy
+    lines = [f"  {busy} busy samples ({idle} more were threads waiting); by component (innermost known frame):"]
     lines += [f"    {share(n, total)}  {name}" for name, n in by_component.most_common()]
     if by_activity:
         lines.append("  by activity (inclusive):")
