@@ -89,6 +89,7 @@ async def declare(settings: Settings, path: Path, application_id: str | None = N
         declaration=declaration,
         submitted_at=now,
         payment_deadline_seconds=int(settings.bhyt_payment_deadline.total_seconds()),
+        payment_margin_seconds=int(settings.bhyt_payment_margin.total_seconds()),
         receipt_series=settings.bhyt_receipt_series,
     )
     client = await _temporal(settings)

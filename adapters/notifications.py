@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 PENDING = "pending"
 DELIVERED = "delivered"
+REJECTED = "rejected"
+"""The webhook refused the notice as malformed (4xx): the sweeper does not try it again."""
 
 KINDS = frozenset({"payment_due", "rejected", "expired", "cancelled", "payment_review", "renewed"})
 """The notices the procedure sends; `renewed` goes to each participant (recipient = card number)."""
@@ -89,6 +91,14 @@ class Notifier:
         self.attempts = max(1, attempts)
         self.backoff_seconds = backoff_seconds
         self.timeout_seconds = timeout_seconds
+
+    async def record(self, notice: Notice) -> bool:
+        """Write the notice to the outbox only (what the activities do); True the first time.
+
+        Delivery is the worker's sweeper (`retry_pending`), so a webhook outage never holds up
+        a run, and money is never waiting on a notice."""
+        created, _status = await self._record(notice)
+        return created
 
     async def send(self, notice: Notice) -> bool:
         """Record the notice and deliver it; True only the first time this notice is recorded.
@@ -192,7 +202,7 @@ class Notifier:
                     return
                 error = f"HTTP {response.status_code}"
                 if not _retryable_status(response.status_code):
-                    await self._mark(notice, tries, delivered=False, error=error)
+                    await self._mark(notice, tries, delivered=False, error=error, rejected=True)
                     log.warning(
                         "notice %s for application %s refused: %s", notice.kind, notice.application_id, error
                     )
@@ -211,10 +221,14 @@ class Notifier:
             f"webhook did not take notice {notice.kind} of application {notice.application_id}: {error}"
         )
 
-    async def _mark(self, notice: Notice, tries: int, *, delivered: bool, error: str | None) -> None:
+    async def _mark(
+        self, notice: Notice, tries: int, *, delivered: bool, error: str | None, rejected: bool = False
+    ) -> None:
         values: dict[str, Any] = {"attempts": NotificationRow.attempts + tries, "last_error": error}
         if delivered:
             values.update(status=DELIVERED, delivered_at=datetime.now(UTC))
+        elif rejected:
+            values.update(status=REJECTED)
         async with self.db.unit_of_work() as uow:
             await uow.session.execute(
                 update(NotificationRow)

@@ -121,6 +121,7 @@ async def create_renewal(
         declaration=declaration,
         submitted_at=now,
         payment_deadline_seconds=int(svc.settings.bhyt_payment_deadline.total_seconds()),
+        payment_margin_seconds=int(svc.settings.bhyt_payment_margin.total_seconds()),
         receipt_series=svc.settings.bhyt_receipt_series,
     )
     submit = asyncio.ensure_future(

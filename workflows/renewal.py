@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         QuoteRequest,
         ReconcileInput,
         RefundInput,
+        RefundResult,
         ResidenceInput,
         ResultNotices,
         SettleOrder,
@@ -61,13 +62,6 @@ with workflow.unsafe.imports_passed_through():
         vietnam_date,
     )
     from domain.messages import RESIDENCE_MISMATCH
-    from domain.payments import (
-        PaymentState,
-        ReviewDecision,
-        outcome_of,
-        same_content,
-        transaction_key,
-    )
     from domain.models import (
         ApplicationStatus,
         MemberCheck,
@@ -75,6 +69,13 @@ with workflow.unsafe.imports_passed_through():
         PaymentInstructions,
         PaymentReceived,
         Quote,
+    )
+    from domain.payments import (
+        PaymentState,
+        ReviewDecision,
+        outcome_of,
+        same_content,
+        transaction_key,
     )
     from workflows.contract import (
         QUERY_STATUS,
@@ -339,12 +340,15 @@ class HouseholdRenewal:
                 self._handled += 1
                 reason = payment_mismatch(payment.txn_ref, quote.total, candidate)
                 if reason is None:
-                    reason = await workflow.execute_activity_method(
-                        AllocationActivities.reconcile_payment,
-                        ReconcileInput(application_id=self._request.application_id, payment=candidate),
-                        summary="step 4: reconcile with the bank",
-                        **UNTIL_DONE,
-                    )
+                    try:
+                        reason = await workflow.execute_activity_method(
+                            AllocationActivities.reconcile_payment,
+                            ReconcileInput(application_id=self._request.application_id, payment=candidate),
+                            summary="step 4: reconcile with the bank",
+                            **UNTIL_DONE,
+                        )
+                    except ActivityError as err:
+                        reason = f"reconcile_refused: {_cause(err)}"
                 if reason is None:
                     return self._chosen(candidate)
                 self._mark(candidate, PaymentState.UNDER_REVIEW, reason)
@@ -426,12 +430,16 @@ class HouseholdRenewal:
     async def _settle_at_bank(self, payment: PaymentInstructions) -> None:
         """Void the order (the bank then refuses to take money for it) and ask the bank what it
         took (VNPay querydr): a payment whose callback is late is handled like a callback."""
-        paid = await workflow.execute_activity_method(
-            PaymentActivities.settle_order,
-            SettleOrder(application_id=self._request.application_id, txn_ref=payment.txn_ref),
-            summary="step 3: void the order and query the bank",
-            **UNTIL_DONE,
-        )
+        try:
+            paid = await workflow.execute_activity_method(
+                PaymentActivities.settle_order,
+                SettleOrder(application_id=self._request.application_id, txn_ref=payment.txn_ref),
+                summary="step 3: void the order and query the bank",
+                **UNTIL_DONE,
+            )
+        except ActivityError as err:  # the bank refused the query: its IPN and reconcile remain
+            workflow.logger.warning("order not settled at the bank: %s", _cause(err))
+            return
         for found in paid:
             self._hear(found)
 
@@ -451,17 +459,22 @@ class HouseholdRenewal:
                 return
             for p in owed:
                 self._refund_attempted.add(transaction_key(p))
-                done = await workflow.execute_activity_method(
-                    PaymentActivities.refund_payment,
-                    RefundInput(
-                        application_id=self._request.application_id,
-                        payment=p,
-                        reason=self._view.status.value,
-                    ),
-                    summary="refund a payment not allocated",
-                    **UNTIL_DONE,
-                )
-                if done.refunded:
+                try:
+                    done = await workflow.execute_activity_method(
+                        PaymentActivities.refund_payment,
+                        RefundInput(
+                            application_id=self._request.application_id,
+                            payment=p,
+                            reason=self._view.status.value,
+                        ),
+                        summary="refund a payment not allocated",
+                        **UNTIL_DONE,
+                    )
+                except ActivityError as err:
+                    done = RefundResult(refunded=False, detail=f"refund failed: {_cause(err)}")
+                if done.detail.startswith("allocated"):
+                    self._mark(p, PaymentState.ALLOCATED)
+                elif done.refunded:
                     self._mark(p, PaymentState.REFUNDED, done.detail)
                 else:
                     workflow.logger.warning("refund not made, operator needed: %s", done.detail)

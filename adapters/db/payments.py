@@ -150,7 +150,11 @@ class PaymentStore(Store):
         await self.session.flush()
 
     async def payment_conflicts(self) -> list[BankPaymentConflictRow]:
-        return list((await self.session.scalars(select(BankPaymentConflictRow).order_by(BankPaymentConflictRow.id))).all())
+        return list(
+            (
+                await self.session.scalars(select(BankPaymentConflictRow).order_by(BankPaymentConflictRow.id))
+            ).all()
+        )
 
     async def payments_of(self, txn_ref: str) -> list[BankPaymentRow]:
         """Every successful payment recorded for an order, oldest first."""
@@ -200,6 +204,43 @@ class PaymentStore(Store):
                 refunded_at=now if status == REFUNDED else None,
             )
             .execution_options(synchronize_session=False)
+        )
+
+    async def claim_refund(self, payment: PaymentReceived, application_id: str, request_id: str) -> str:
+        """Before asking the bank: `allocated` (never refund it), `refunded` (done already), or
+        `claimed` — the row is marked so that step 4 refuses to allocate it from now on. The row
+        is locked, so an allocation and a refund of one transaction never both happen."""
+        await self.session.execute(
+            self._insert_payment(
+                payment_key(payment),
+                payment,
+                txn_ref=payment.txn_ref,
+                application_id=application_id,
+                outcome="refund",
+                raw=payment.model_dump(mode="json"),
+                now=utcnow(),
+            )
+        )
+        row = await self.session.scalar(
+            select(BankPaymentRow)
+            .where(BankPaymentRow.payment_key == payment_key(payment))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        assert row is not None
+        if row.allocated_at is not None:
+            return "allocated"
+        if row.refund_status == REFUNDED:
+            return "refunded"
+        row.refund_status = "requested"
+        row.refund_request_id = request_id
+        return "claimed"
+
+    async def allocated_payment_key(self, application_id: str) -> str | None:
+        return await self.session.scalar(
+            select(BankPaymentRow.payment_key).where(
+                BankPaymentRow.allocated_application_id == application_id
+            )
         )
 
     async def payment_confirmed(self, txn_ref: str) -> bool:
