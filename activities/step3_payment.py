@@ -107,41 +107,51 @@ class PaymentActivities:
 
     @activity.defn(name="refund_payment")
     async def refund_payment(self, request: RefundInput) -> RefundResult:
-        """Full refund of one transaction that is not allocated, through the bank's refund API.
+        """Full refund of one transaction that is not allocated, through the bank's refund API."""
+        result = await refund_transaction(
+            self._db, self._bank, request.application_id, request.payment, request.reason
+        )
+        activity.logger.info("refund for application %s: %s", request.application_id, result.detail)
+        return result
 
-        Idempotent: the transaction is claimed first (step 4 then refuses it), and the request id
-        is derived from the transaction, so a retry is the same request and never a second refund."""
-        payment = request.payment
-        request_id = refund_request_id(payment)
-        async with self._db.unit_of_work() as uow:
-            claim = await uow.repo.claim_refund(payment, request.application_id, request_id)
-            await uow.commit()
-        if claim == "allocated":
-            return RefundResult(refunded=False, detail="allocated: not refunded")
-        if claim == "refunded":
-            return RefundResult(refunded=True, detail="already refunded")
-        try:
-            answer = await self._bank.refund(
-                request_id=request_id,
-                txn_ref=payment.txn_ref,
-                transaction_no=payment.transaction_no,
-                amount=payment.amount,
-                transaction_date=payment.pay_date,
-                reason=request.reason,
-            )
-            code, refund_no = answer.response_code, answer.refund_transaction_no
-        except BankRejected as exc:
-            code, refund_no = f"rejected {exc.status_code}", ""
-        # 94: the bank already refunded this transaction (an earlier request): the money went back
-        refunded = code in (vnpay_api.OK, vnpay_api.ALREADY_REQUESTED)
-        async with self._db.unit_of_work() as uow:
-            await uow.repo.mark_refund(
-                payment,
-                status=REFUNDED if refunded else f"refused:{code}"[:32],
-                request_id=request_id,
-                refund_transaction_no=refund_no or None,
-                application_id=request.application_id,
-            )
-            await uow.commit()
-        activity.logger.info("refund of a payment of application %s: %s", request.application_id, code)
-        return RefundResult(refunded=refunded, detail=f"bank answer {code}")
+
+async def refund_transaction(
+    db: Database, bank: BankGatewayClient, application_id: str, payment: PaymentReceived, reason: str
+) -> RefundResult:
+    """The one way money goes back (the workflow's activity and the operator's `starter.py refund`).
+
+    Idempotent: the transaction is claimed first under a row lock (step 4 then refuses it, and an
+    allocated one is never refunded), and the request id is derived from the transaction, so a
+    retry is the same request to the bank and never a second refund."""
+    request_id = refund_request_id(payment)
+    async with db.unit_of_work() as uow:
+        claim = await uow.repo.claim_refund(payment, application_id, request_id)
+        await uow.commit()
+    if claim == "allocated":
+        return RefundResult(refunded=False, detail="allocated: not refunded")
+    if claim == "refunded":
+        return RefundResult(refunded=True, detail="already refunded")
+    try:
+        answer = await bank.refund(
+            request_id=request_id,
+            txn_ref=payment.txn_ref,
+            transaction_no=payment.transaction_no,
+            amount=payment.amount,
+            transaction_date=payment.pay_date,
+            reason=reason,
+        )
+        code, refund_no = answer.response_code, answer.refund_transaction_no
+    except BankRejected as exc:
+        code, refund_no = f"rejected {exc.status_code}", ""
+    # 94: the bank already refunded this transaction (an earlier request): the money went back
+    refunded = code in (vnpay_api.OK, vnpay_api.ALREADY_REQUESTED)
+    async with db.unit_of_work() as uow:
+        await uow.repo.mark_refund(
+            payment,
+            status=REFUNDED if refunded else f"refused:{code}"[:32],
+            request_id=request_id,
+            refund_transaction_no=refund_no or None,
+            application_id=application_id,
+        )
+        await uow.commit()
+    return RefundResult(refunded=refunded, detail=f"bank answer {code}")

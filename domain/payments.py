@@ -90,3 +90,17 @@ class ReviewDecision(BaseModel):
     action: Literal["accept", "refund_and_cancel"]
     transaction: str | None = Field(None, description="for accept: the transaction to allocate")
     operator: str = Field("operator", max_length=64, description="who decided (an operator id, not a name)")
+
+
+def recorded_state(*, allocated: bool, refunded: bool, application_status: str | None) -> PaymentState:
+    """Where a recorded paid transaction stands, by the invariant (the same rule `reconcile` uses)."""
+    from domain.reconciliation import Finding, unallocated_finding
+
+    if allocated:
+        return PaymentState.ALLOCATED
+    finding = unallocated_finding(application_status, refunded=refunded)
+    return {
+        Finding.REFUNDED: PaymentState.REFUNDED,
+        Finding.IN_PROGRESS: PaymentState.PROCESSING,
+        Finding.REVIEW: PaymentState.UNDER_REVIEW,
+    }.get(finding, PaymentState.REFUND_DUE)

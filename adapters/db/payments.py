@@ -29,7 +29,7 @@ def payment_key(payment: PaymentReceived) -> str:
     return f"REF:{payment.txn_ref}:{payment.pay_date.isoformat()}:{payment.response_code}"
 
 
-def _content(row: BankPaymentRow) -> PaymentReceived:
+def payment_of(row: BankPaymentRow) -> PaymentReceived:
     return PaymentReceived(
         txn_ref=row.txn_ref,
         amount=row.amount,
@@ -138,7 +138,7 @@ class PaymentStore(Store):
         row = await self.session.scalar(
             select(BankPaymentRow).where(BankPaymentRow.payment_key == payment_key(payment))
         )
-        return None if row is None else _content(row)
+        return None if row is None else payment_of(row)
 
     async def record_payment_conflict(self, payment: PaymentReceived, raw: Mapping[str, str]) -> None:
         """A callback that reuses a recorded transaction identity with other content: kept for audit."""
