@@ -62,7 +62,10 @@ async def payment_ipn(request: Request, svc: ServicesDep) -> dict[str, str]:
                 return _answer("99", "Transaction already recorded with other content")
             confirmed = await uow.repo.payment_confirmed(txn_ref)
             matches = payment.amount == application.amount
-            outcome = _outcome(payment, matches=matches, closed=closed, confirmed=confirmed)
+            # a payment on record already (a repeat, or one we learnt of by querydr) is not a second one
+            outcome = _outcome(
+                payment, matches=matches, closed=closed, confirmed=confirmed and recorded is None
+            )
             await uow.repo.record_bank_callback(txn_ref, payment, params, outcome)
             await uow.commit()
         if payment.is_paid:
@@ -73,7 +76,7 @@ async def payment_ipn(request: Request, svc: ServicesDep) -> dict[str, str]:
         if closed and payment.is_paid:
             log.warning("ipn: payment for closed application %s, refund due", application.application_id)
             return _answer("02", "Order not payable: application closed, payment to be refunded")
-        if confirmed:
+        if confirmed or (recorded is not None and payment.is_paid):
             return _answer("02", "Order already confirmed")
         return _answer("00", "Confirm Success")
     except Exception:  # noqa: BLE001 - the bank must get an answer; it retries on 99

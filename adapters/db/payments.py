@@ -17,6 +17,8 @@ from domain.payments import transaction_key
 from domain.reconciliation import RecordedPayment
 
 REFUNDED = "refunded"
+OWN_RECORDS = ("querydr", "refund")
+"""`outcome` of a payment row we wrote before any callback for it (querydr, refund claim)."""
 
 CONFIRMED_OUTCOMES = frozenset({"confirmed", "00"})
 """`outcome` values of `record_bank_callback` that mean "this order is paid" (IPN answer 00)."""
@@ -100,6 +102,17 @@ class PaymentStore(Store):
             ).returning(BankPaymentRow.id)
         )
         if inserted is not None:
+            return True
+        # the first callback for a payment we learnt of ourselves (querydr, a refund, step 4)
+        # takes its place as the record of the callback, so answer and record agree
+        first_callback = await self.session.scalar(
+            update(BankPaymentRow)
+            .where(BankPaymentRow.payment_key == key, BankPaymentRow.outcome.in_(OWN_RECORDS))
+            .values(outcome=outcome, raw=dict(raw), last_seen_at=now)
+            .returning(BankPaymentRow.id)
+            .execution_options(synchronize_session=False)
+        )
+        if first_callback is not None:
             return True
         await self.session.execute(
             update(BankPaymentRow)

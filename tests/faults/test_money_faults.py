@@ -22,6 +22,7 @@ fault; after each, `assert_invariant` checks, for the applications it touched:
 | F5 | cancel racing a payment (6 trials) | pay, then cancel at once; callback delay 0/0.3/1 s | completed, or cancelled with the payment refunded at the bank |
 | F6 | IPN after expiry | signed IPN for an application whose run has ended | answered 02, recorded `closed_application`, shown refund_due; `starter.py refund` asks the bank |
 | F7 | worker SIGKILLed in step 3/4 | kill -9 right after the payment, restart | completed once, one receipt |
+| F9 | wrong amount, operator refunds | review resolved through `POST /renewals/{id}/review` | a decision that does not apply is 409; refund_and_cancel: cancelled, refunded at the bank |
 | F8 | webhook down | NOTIFY_WEBHOOK_URL points at a closed port (whole module) | every renewal above completes; notices pending in the outbox |
 
 Not here (see the report of issue 10): the Temporal dev server restarted mid-flight, and the
@@ -67,6 +68,7 @@ HOUSEHOLDS = [
     ("001078001113", "GD4010104567805"),
     ("001075009911", "GD4010102345601"),
     ("001078001113", "GD4010104567806"),
+    ("040085001234", "GD4797901112235"),
 ]
 """(head, card) of the demo data, household group, one shared residence: one per application,
 so no two scenarios renew one card."""
@@ -352,6 +354,36 @@ async def test_f7_worker_killed_after_the_payment(stack, temporal, db, bank) -> 
     final = await finish(temporal, view.application_id)
     assert final.status == "completed"
     await assert_invariant(stack, temporal, db, bank, [view.application_id])
+
+
+async def test_f9_operator_refunds_a_wrong_amount(stack, api, temporal, db, bank) -> None:
+    view = await declare(stack, temporal, household(stack))
+    wrong = await pay(bank, view.payment.txn_ref, amount=view.payment.amount + 2000)
+
+    async def in_review() -> bool:
+        now = await renewals.status(temporal, view.application_id)
+        return now is not None and now.status == "payment_review"
+
+    await wait_until(in_review)
+    shown = (await api.get(f"/api/v1/renewals/{view.application_id}")).json()
+    assert [(p["transaction"], p["outcome"]) for p in shown["payments"]] == [
+        (wrong["transaction_no"], "under_review")
+    ]
+    refused = await api.post(
+        f"/api/v1/renewals/{view.application_id}/review",
+        json={"action": "accept", "transaction": wrong["transaction_no"]},
+    )
+    assert refused.status_code == 409 and "transaction" in refused.json()["detail"]
+    decided = await api.post(
+        f"/api/v1/renewals/{view.application_id}/review", json={"action": "refund_and_cancel"}
+    )
+    assert decided.status_code == 200, decided.text
+    final = await finish(temporal, view.application_id)
+    assert final.status == "cancelled"
+    shown = (await api.get(f"/api/v1/renewals/{view.application_id}")).json()
+    assert [p["outcome"] for p in shown["payments"]] == ["refunded"]
+    found = await assert_invariant(stack, temporal, db, bank, [view.application_id])
+    assert [p["refund"] for p in found[view.application_id]] == ["refunded"]
 
 
 async def test_f8_notices_wait_in_the_outbox_while_the_webhook_is_down(stack, db) -> None:
