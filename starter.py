@@ -30,11 +30,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from temporalio.client import Client
 
 from adapters.bank import BankGatewayClient
 from adapters.db import Database, migrate_async
-from adapters.temporal_payloads import data_converter
+from adapters.temporal_client import connect
 from config import ROOT, Settings, get_settings
 from domain.application import VIETNAM_TZ, ApplicationView, RenewalInput, vietnam_date
 from domain.models import ApplicationStatus
@@ -46,14 +45,6 @@ from workflows.contract import workflow_id
 
 DEMO_DATA = ROOT / "data" / "demo.json"
 DEMO_DECLARATION = ROOT / "data" / "demo_declaration.json"
-
-
-async def _temporal(settings: Settings) -> Client:
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=data_converter(settings),
-    )
 
 
 def _print_view(view: ApplicationView) -> None:
@@ -102,12 +93,12 @@ async def declare(settings: Settings, path: Path, application_id: str | None = N
         payment_margin_seconds=int(settings.bhyt_payment_margin.total_seconds()),
         receipt_series=settings.bhyt_receipt_series,
     )
-    client = await _temporal(settings)
+    client = await connect(settings)
     return await renewals.submit(client, request, task_queue=settings.temporal_task_queue)
 
 
 async def status(settings: Settings, application_id: str) -> ApplicationView:
-    view = await renewals.status(await _temporal(settings), application_id)
+    view = await renewals.status(await connect(settings), application_id)
     if view is None:
         raise SystemExit(f"no application {application_id}")
     return view
@@ -123,7 +114,7 @@ async def pay(settings: Settings, application_id: str, amount: int | None, succe
 
 async def cancel(settings: Settings, application_id: str) -> None:
     await status(settings, application_id)
-    await renewals.signal_cancel(await _temporal(settings), application_id)
+    await renewals.signal_cancel(await connect(settings), application_id)
 
 
 async def review(settings: Settings, application_id: str, decision: ReviewDecision) -> ApplicationView:
@@ -132,7 +123,7 @@ async def review(settings: Settings, application_id: str, decision: ReviewDecisi
 
     await status(settings, application_id)
     try:
-        return await renewals.resolve_review(await _temporal(settings), application_id, decision)
+        return await renewals.resolve_review(await connect(settings), application_id, decision)
     except WorkflowUpdateFailedError as err:
         raise SystemExit(f"decision refused: {getattr(err.cause, 'message', err.cause)}") from None
 
@@ -146,7 +137,7 @@ async def refund(settings: Settings, application_id: str) -> list[tuple[str, str
     from adapters.db.payments import REFUNDED, payment_of
 
     view = await status(settings, application_id)
-    desc = await renewals.handle(await _temporal(settings), application_id).describe()
+    desc = await renewals.handle(await connect(settings), application_id).describe()
     if desc.status == WorkflowExecutionStatus.RUNNING or view.payment is None:
         raise SystemExit(f"application {application_id} is {view.status.value}: its run decides (see review)")
     db = Database(settings.database_url)
@@ -226,6 +217,17 @@ async def wait_for(
         await asyncio.sleep(0.5)
 
 
+async def public_receipt_link(settings: Settings, application_id: str) -> str:
+    """The receipt's public lookup URL (the one its QR code holds), as the portal API gives it."""
+    async with httpx.AsyncClient(base_url=settings.bhyt_public_url, timeout=30) as api:
+        response = await api.get(
+            f"/api/v1/renewals/{application_id}/receipt",
+            headers={"Authorization": f"Bearer {settings.bhyt_api_token}"},
+        )
+        response.raise_for_status()
+        return response.json()["lookup_url"]
+
+
 async def demo(settings: Settings) -> int:
     """Declare the demo household, pay through the bank simulator, print the receipt and the UI link."""
     print(f"1. declaring {DEMO_DECLARATION.relative_to(ROOT)}")
@@ -246,7 +248,10 @@ async def demo(settings: Settings) -> int:
     print("3. result")
     _print_view(final)
     base = settings.bhyt_public_url.rstrip("/")
-    print(f"receipt:     {base}/api/v1/renewals/{view.application_id}/receipt?format=html")
+    print(f"receipt:     {base}/api/v1/renewals/{view.application_id}/receipt?format=html (portal token)")
+    if final.receipt is not None:
+        lookup = await public_receipt_link(settings, view.application_id)
+        print(f"lookup:      {lookup}  (public: open it in a browser; ?format=pdf for the signed PDF)")
     print(
         f"Temporal UI: {settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows/{workflow_id(view.application_id)}"
     )

@@ -11,8 +11,8 @@ from fastapi.openapi.utils import get_openapi
 from temporalio.client import Client
 
 from adapters.db import Database
-from adapters.temporal_payloads import data_converter
-from api import ipn, renewals
+from adapters.temporal_client import connect
+from api import ipn, public_receipts, renewals
 from api.deps import Services
 from config import Settings, get_settings
 from domain.models import Declaration
@@ -28,11 +28,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client = temporal or await Client.connect(
-            settings.temporal_address,
-            namespace=settings.temporal_namespace,
-            data_converter=data_converter(settings),
-        )
+        client = temporal or await connect(settings)
         database = db or Database(settings.database_url)
         app.state.services = Services(settings=settings, temporal=client, db=database)
         try:
@@ -49,6 +45,7 @@ def create_app(
     )
     app.include_router(renewals.router)
     app.include_router(ipn.router)
+    app.include_router(public_receipts.router)
 
     def openapi() -> dict:
         """The declaration body is parsed by the domain (for field-named errors without echoed

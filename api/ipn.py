@@ -23,6 +23,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from adapters import ipn
 from api.deps import ServicesDep
+from domain.allocation import MismatchKind, payment_mismatch
 from domain.models import ApplicationStatus, PaymentReceived
 from domain.payments import same_content
 from workflows import client as renewals
@@ -61,7 +62,10 @@ async def payment_ipn(request: Request, svc: ServicesDep) -> dict[str, str]:
                 )
                 return _answer("99", "Transaction already recorded with other content")
             confirmed = await uow.repo.payment_confirmed(txn_ref)
-            matches = payment.amount == application.amount
+            mismatch = payment_mismatch(payment, txn_ref=application.txn_ref, amount=application.amount)
+            # the order was found by its reference, so only the amount or the status can differ;
+            # a failed payment is no reason to answer 04
+            matches = mismatch is None or mismatch.kind is MismatchKind.STATUS
             # a payment on record already (a repeat, or one we learnt of by querydr) is not a second one
             outcome = _outcome(
                 payment, matches=matches, closed=closed, confirmed=confirmed and recorded is None

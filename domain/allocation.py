@@ -87,19 +87,20 @@ def payment_mismatch(
     payment: PaymentReceived,
     *,
     txn_ref: str | None,
-    amount: int,
+    amount: int | None,
     bank: BankOrder | None = None,
 ) -> Mismatch | None:
     """The one payment-match rule: None when `payment` may be allocated to the order (`txn_ref`,
     `amount`), else the first reason it may not.
 
-    Checked in order: the order reference (skipped when the order has none yet), the amount,
+    Checked in order: the order reference (skipped when the order has none yet), the amount
+    (an order without an amount matches none),
     the payment's status, and — when `bank` is given — the bank's own record of the transaction
     (it must exist, be successful, and agree on amount and bank transaction number).
     """
     if txn_ref is not None and payment.txn_ref != txn_ref:
         return Mismatch(MismatchKind.REFERENCE, "txn_ref_mismatch")
-    if payment.amount != amount:
+    if amount is None or payment.amount != amount:
         return Mismatch(MismatchKind.AMOUNT, f"amount_mismatch: expected {amount}, paid {payment.amount}")
     if not payment.is_paid:
         return Mismatch(MismatchKind.STATUS, "payment_not_successful")

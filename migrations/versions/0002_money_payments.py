@@ -8,7 +8,7 @@
   content, kept for audit and raised to an operator.
 
 Revision ID: 0002_money
-Revises: 0001
+Revises: 0005_receipt (chained after main's receipt migration; the integrator may re-chain)
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0002_money"
-down_revision = "0001"
+down_revision = "0005_receipt"
 branch_labels = None
 depends_on = None
 
