@@ -28,9 +28,7 @@ VERIFICATION_UNAVAILABLE = (
     "đề nghị kê khai lại sau"
 )
 """Rejection when an outside system stays unavailable past the retry window of step 2."""
-DECLARATION_NOT_RECORDED = (
-    "Hệ thống tạm thời gián đoạn, chưa ghi nhận được tờ khai; đề nghị kê khai lại sau"
-)
+DECLARATION_NOT_RECORDED = "Hệ thống tạm thời gián đoạn, chưa ghi nhận được tờ khai; đề nghị kê khai lại sau"
 """Rejection when the BHXH database stays unavailable past step 1's retry window: try again
 later (the declaration itself was not found invalid)."""
 

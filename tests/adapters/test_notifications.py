@@ -129,9 +129,12 @@ async def test_the_notice_activities_only_write_the_outbox(db):
     notifier = Notifier(db, WEBHOOK, httpx.MockTransport(down), attempts=3, backoff_seconds=0)
     request = NoticeRequest(application_id="app-7", kind="payment_due", recipient="declarant", message="m")
     assert await NotificationActivities(notifier).send_notice(request) is True
-    assert await ResultActivities(notifier).notify_participants(
-        ResultNotices(application_id="app-7", receipt_label="BH26/2026/1", allocations=[])
-    ) == 0
+    assert (
+        await ResultActivities(notifier).notify_participants(
+            ResultNotices(application_id="app-7", receipt_label="BH26/2026/1", allocations=[])
+        )
+        == 0
+    )
     due = Notice("app-7", "payment_due", "declarant", "m", {})
     assert await notifier.status(due) == ("pending", 0)  # nothing posted by the activity
     hook = Hook()
