@@ -54,7 +54,7 @@ async def test_00_for_a_matching_payment_then_02_for_its_repeat(api: Api) -> Non
     assert await api.ipn(params) == {"RspCode": "02", "Message": "Order already confirmed"}
     # another transaction for the same, already paid order is not confirmed again
     assert (await api.ipn(api.callback(txn_ref, 500_000)))["RspCode"] == "02"
-    assert await outcomes(api, txn_ref) == [("confirmed", 1), ("duplicate", 0)]
+    assert await outcomes(api, txn_ref) == [("confirmed", 1), ("second_payment", 0)]  # refund due
 
 
 async def test_00_for_a_failed_payment_which_confirms_nothing(api: Api) -> None:
