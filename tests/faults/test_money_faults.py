@@ -25,11 +25,13 @@ fault; after each, `assert_invariant` checks, for the applications it touched:
 | F9 | wrong amount, operator refunds | review resolved through `POST /renewals/{id}/review` | a decision that does not apply is 409; refund_and_cancel: cancelled, refunded at the bank |
 | F10 | Temporal dev server restarted mid-flight | SIGKILL the dev server after the quote, pay while it is down, restart | the IPN is not acknowledged while down (99 or no answer), the bank retries, completed once |
 | F11 | bank down while the run needs it | SIGKILL the bank before the order is opened; restart after 4 s | the order opens once the bank is back; completed once |
+| F12 | worker SIGKILLed inside step 2a | registry answers after 3 s; kill -9 the worker during the call; restart | the quote arrives once, the application completes once |
+| F13 | registry down, shorter than its window | registry outage for 4 s during step 2 | retried: quoted, then completed |
 | F8 | webhook down | NOTIFY_WEBHOOK_URL points at a closed port (whole module) | every renewal above completes; notices pending in the outbox |
 
 Not here: the registry, bank and database down *past* their retry windows (hours) — the workflow
 tests cover those windows with time skipping (tests/workflows/test_money.py); the worker killed
-inside each step's activity (F7 covers step 3/4 only).
+inside step 1's and step 4's own activities (F12 covers step 2a, F7 the payment-to-allocation path).
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ HOUSEHOLDS = [
     ("040085001234", "GD4797901112235"),
     ("001080012345", "GD4010101234567"),
     ("001080012345", "GD4010101234568"),
+    ("001078001113", "GD4010104567801"),
+    ("001078001113", "GD4010104567802"),
 ]
 """(head, card) of the demo data, household group, one shared residence: one per application,
 so no two scenarios renew one card."""
@@ -419,6 +423,46 @@ async def test_f11_bank_down_while_the_run_needs_it(stack, temporal, db) -> None
         final = await finish(temporal, view.application_id)
         assert final.status == "completed"
         await assert_invariant(stack, temporal, db, bank, [view.application_id])
+
+
+async def _registry_faults(stack: Stack, **faults: Any) -> None:
+    async with httpx.AsyncClient(base_url=stack.urls.registry, timeout=10) as registry:
+        response = await registry.put(
+            "/admin/faults", json=faults, headers={"X-API-Key": stack.settings.registry_api_key}
+        )
+        response.raise_for_status()
+
+
+async def test_f12_worker_killed_inside_step_2a(stack, temporal, db, bank) -> None:
+    await _registry_faults(stack, latency_ms=3000)
+    try:
+        submitted = asyncio.create_task(declare(stack, temporal, household(stack)))
+        await asyncio.sleep(1.5)  # the worker is inside verify_residence, waiting for the registry
+        await asyncio.to_thread(stack.kill_worker)
+        await _registry_faults(stack)
+        await asyncio.to_thread(stack.start_worker)
+        view = await asyncio.wait_for(submitted, 120)
+    finally:
+        await _registry_faults(stack)
+    await pay(bank, view.payment.txn_ref)
+    final = await finish(temporal, view.application_id)
+    assert final.status == "completed"
+    await assert_invariant(stack, temporal, db, bank, [view.application_id])
+
+
+async def test_f13_registry_down_shorter_than_its_window(stack, temporal, db, bank) -> None:
+    await _registry_faults(stack, outage=True)
+    try:
+        submitted = asyncio.create_task(declare(stack, temporal, household(stack)))
+        await asyncio.sleep(4)
+        assert not submitted.done()
+    finally:
+        await _registry_faults(stack)
+    view = await asyncio.wait_for(submitted, 120)
+    await pay(bank, view.payment.txn_ref)
+    final = await finish(temporal, view.application_id)
+    assert final.status == "completed"
+    await assert_invariant(stack, temporal, db, bank, [view.application_id])
 
 
 async def test_f8_notices_wait_in_the_outbox_while_the_webhook_is_down(stack, db) -> None:
