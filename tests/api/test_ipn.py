@@ -91,7 +91,8 @@ async def test_a_confirmed_payment_reaches_the_workflow_once_and_allocates_once(
     assert view["status"] == ApplicationStatus.COMPLETED
     assert view["receipt"]["total"] == amount
     assert api.backend.calls["allocate"] == 1
-    assert view["ignored_callbacks"] == 1, view
+    # the bank's retry reaches the run if it is still open (ignored there), else it is only recorded
+    assert view["ignored_callbacks"] in (0, 1), view
 
 
 async def test_a_payment_for_a_closed_application_is_recorded_as_such_and_answered_02(api: Api) -> None:
