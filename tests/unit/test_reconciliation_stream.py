@@ -42,6 +42,7 @@ def a_day(rng: random.Random, size: int) -> tuple[list[BankLine], list[RecordedP
                     amount=amount if rng.random() < 0.9 else amount + 1,
                     allocated=rng.random() < 0.7,
                     application_status=rng.choice(STATUSES),
+                    refunded=rng.random() < 0.15,
                 )
             )
     return bank, ours
