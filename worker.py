@@ -52,6 +52,7 @@ def build_activities(
     return [
         declaration.record_declaration,
         declaration.set_status,
+        declaration.enter_review,
         declaration.close_application,
         verification.verify_residence,
         verification.check_participation,
