@@ -7,14 +7,26 @@ REGISTRY_URL and BANK_URL.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import BaseModel, SecretStr, field_serializer
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent
 VAR = ROOT / "var"
+
+DEV_PAYLOAD_KEY = "ZGV2LW9ubHktcGF5bG9hZC1rZXktMzItYnl0ZXMhISE"
+"""The documented local payload key; production refuses it."""
+
+
+class PayloadKey(BaseModel):
+    """One key of the payload key ring: its id travels with each payload, the key never does."""
+
+    id: str
+    key: SecretStr
 
 
 class Settings(BaseSettings):
@@ -28,9 +40,15 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_task_queue: str = "bhyt-renewal"
     temporal_ui_url: str = "http://localhost:8233"
-    bhyt_payload_key: str = "ZGV2LW9ubHktcGF5bG9hZC1rZXktMzItYnl0ZXMhISE"
-    """AES key (url-safe base64, 32 bytes) encrypting workflow payloads; the default is for local use only."""
+    bhyt_payload_keys: list[PayloadKey] = [PayloadKey(id="dev-1", key=SecretStr(DEV_PAYLOAD_KEY))]
+    """The payload key ring, JSON in the environment: `[{"id": "2026-11", "key": "<url-safe base64 of
+    32 bytes>"}, ...]`. Every key decrypts; the one named by BHYT_PAYLOAD_KEY_ID encrypts."""
     bhyt_payload_key_id: str = "dev-1"
+
+    @field_serializer("bhyt_payload_keys", when_used="json")
+    def _keys_as_environment(self, keys: list[PayloadKey]) -> str:
+        """The JSON the environment variable holds, keys included: what a child process is given."""
+        return json.dumps([{"id": k.id, "key": k.key.get_secret_value()} for k in keys])
 
     # HTTP API
     bhyt_api_host: str = "127.0.0.1"

@@ -27,12 +27,23 @@ DOCKERFILE = ROOT / "Dockerfile"
 LONG_RUNNING = {"postgresql", "temporal", "temporal-ui", "worker", "api", "registry-sim", "bank-sim"}
 ONE_SHOT = {"temporal-schema", "temporal-init", "migrate"}
 APP_SERVICES = {"migrate", "worker", "api", "registry-sim", "bank-sim"}
-INTERPOLATION = re.compile(r"\$\{([A-Z0-9_]+)(:?-([^}]*))?\}")
+INTERPOLATION = re.compile(r"\$\{([A-Z0-9_]+)(?:(:?-)([^}]*)|(:?\?)([^}]*))?\}")
+REQUIRED_EXAMPLE = {
+    "BHYT_PAYLOAD_KEYS": '[{"id": "2026-11", "key": "' + "QUJD" * 10 + 'QUI"}]',
+    "BHYT_PAYLOAD_KEY_ID": "2026-11",
+}
+"""What an operator's `.env` gives the variables Compose requires (`${VAR:?}`), for parsing tests."""
 
 
 def resolve(value: str) -> str:
-    """What Compose substitutes when the variable is unset: the documented default."""
-    return INTERPOLATION.sub(lambda m: m.group(3) or "", value)
+    """What Compose substitutes: the documented default, or for a required variable the example value."""
+
+    def one(m: re.Match[str]) -> str:
+        if m.group(4) is not None:
+            return REQUIRED_EXAMPLE.get(m.group(1), f"example-{m.group(1).lower()}")
+        return m.group(3) or ""
+
+    return INTERPOLATION.sub(one, value)
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +172,11 @@ def test_search_attributes_match_the_contract(services: dict) -> None:
 
 
 def test_secrets_have_defaults_so_up_works_out_of_the_box() -> None:
-    bare = [m.group(0) for m in INTERPOLATION.finditer(COMPOSE.read_text()) if m.group(2) is None]
+    bare = [
+        m.group(0)
+        for m in INTERPOLATION.finditer(COMPOSE.read_text())
+        if m.group(2) is None and m.group(4) is None
+    ]
     assert not bare, f"variables without a default: {bare}"
 
 
