@@ -47,11 +47,15 @@ class EncryptionCodec(PayloadCodec):
         if not keys:
             raise ValueError("the payload key ring is empty (BHYT_PAYLOAD_KEYS)")
         if current not in keys:
-            raise ValueError(f"the current payload key id {current!r} is not in the key ring (BHYT_PAYLOAD_KEY_ID)")
+            raise ValueError(
+                f"the current payload key id {current!r} is not in the key ring (BHYT_PAYLOAD_KEY_ID)"
+            )
         self._ring: dict[bytes, AESGCM] = {}
         for key_id, key in keys.items():
             if len(key) not in (16, 24, 32):
-                raise ValueError(f"payload key {key_id!r} must be 16, 24 or 32 bytes (base64 in BHYT_PAYLOAD_KEYS)")
+                raise ValueError(
+                    f"payload key {key_id!r} must be 16, 24 or 32 bytes (base64 in BHYT_PAYLOAD_KEYS)"
+                )
             self._ring[key_id.encode()] = AESGCM(key)
         self._current = current.encode()
 
