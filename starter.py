@@ -26,10 +26,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from temporalio.client import Client
 
+from adapters import reference_file
 from adapters.bank import BankGatewayClient
 from adapters.db import Database, migrate_async
+from adapters.db.orm import ParticipantRow
+from adapters.reference_file import FileProblem, ReferenceFileError
 from adapters.temporal_payloads import data_converter
 from config import ROOT, Settings, get_settings
 from domain.application import VIETNAM_TZ, ApplicationView, RenewalInput, vietnam_date
@@ -116,8 +121,14 @@ async def cancel(settings: Settings, application_id: str) -> None:
 
 
 async def seed(settings: Settings, path: Path) -> None:
-    """Both sides of the data file: citizens to the registry, participants and contributions to BHXH."""
-    data = json.loads(path.read_text(encoding="utf-8"))
+    """Both sides of the data file: citizens to the registry, participants and contributions to BHXH.
+
+    The file is checked first (a repeated personal number or card is named by line and field),
+    and nothing is loaded if it is wrong; no error shows a name or a number."""
+    try:
+        data = reference_file.load(path)
+    except ReferenceFileError as exc:
+        raise SystemExit(f"{path}: not loaded, nothing changed:\n{exc}") from None
     async with httpx.AsyncClient(base_url=settings.registry_url, timeout=30) as registry:
         response = await registry.post(
             "/admin/citizens",
@@ -131,10 +142,43 @@ async def seed(settings: Settings, path: Path) -> None:
         async with db.unit_of_work() as uow:
             summary = await uow.repo.load_reference_data(data)
             await uow.commit()
+    except IntegrityError:
+        problems = await _held_by_others(db, data)
+        listing = "\n".join(p.format(path) for p in problems) or f"{path}: a unique key of the database"
+        raise SystemExit(
+            f"{path}: the BHXH database refused the participants, nothing changed there:\n{listing}"
+        ) from None
     finally:
         await db.dispose()
     print(f"registry: {len(data.get('citizens', []))} citizens loaded")
     print(f"BHXH database: {summary}")
+
+
+async def _held_by_others(db: Database, data: dict[str, Any]) -> list[FileProblem]:
+    """Participants of the file whose card or personal number another BHXH number already holds."""
+    problems = []
+    async with db.unit_of_work(read_only=True) as uow:
+        for index, item in enumerate(data.get("participants") or []):
+            for field in ("card_number", "personal_id"):
+                value = item.get(field)
+                if not value:
+                    continue
+                column = getattr(ParticipantRow, field)
+                holder = await uow.session.scalar(
+                    select(ParticipantRow.bhxh_number).where(
+                        column == str(value).strip().upper() if field == "card_number" else column == value,
+                        ParticipantRow.bhxh_number != item.get("bhxh_number"),
+                    )
+                )
+                if holder is not None:
+                    problems.append(
+                        FileProblem(
+                            reference_file.line_of(item),
+                            f"participants[{index}].{field}",
+                            "already held by another participant in the BHXH database",
+                        )
+                    )
+    return problems
 
 
 async def reconcile_day(settings: Settings, day: date) -> Report:

@@ -19,6 +19,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.notify import NotificationActivities
+from activities.safe_errors import SafeErrorsInterceptor
 from activities.step1_declaration import DeclarationActivities
 from activities.step2_verification import VerificationActivities
 from activities.step3_payment import PaymentActivities
@@ -105,6 +106,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event, client: Client | N
             max_concurrent_activities=settings.worker_max_concurrent_activities,
             max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
             graceful_shutdown_timeout=timedelta(seconds=10),
+            interceptors=[SafeErrorsInterceptor()],
         )
         async with worker:
             log.info("worker polling task queue %s", settings.temporal_task_queue)

@@ -14,6 +14,7 @@ from adapters.db import Database
 from adapters.temporal_payloads import data_converter
 from api import ipn, renewals
 from api.deps import Services
+from api.safe_errors import SafeErrorsMiddleware
 from config import Settings, get_settings
 from domain.models import Declaration
 
@@ -47,6 +48,7 @@ def create_app(
         summary="Online renewal of household health-insurance cards (gia hạn thẻ BHYT hộ gia đình)",
         lifespan=lifespan,
     )
+    app.add_middleware(SafeErrorsMiddleware)
     app.include_router(renewals.router)
     app.include_router(ipn.router)
 
