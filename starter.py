@@ -30,17 +30,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from temporalio.client import Client
 
-from adapters import reference_file
+from adapters import reference_file, temporal_connection
 from adapters.bank import BankGatewayClient
 from adapters.db import Database, migrate_async
 from adapters.db.orm import ParticipantRow
 from adapters.reference_file import FileProblem, ReferenceFileError
-from adapters.temporal_payloads import data_converter
 from config import ROOT, Settings, get_settings
 from domain.application import VIETNAM_TZ, ApplicationView, RenewalInput, vietnam_date
 from domain.models import ApplicationStatus
 from domain.reconciliation import BankLine, Report, reconcile
 from domain.validation import DeclarationInvalid, parse_declaration
+from production import refuse_unsafe
 from workflows import client as renewals
 from workflows.contract import workflow_id
 
@@ -49,11 +49,7 @@ DEMO_DECLARATION = ROOT / "data" / "demo_declaration.json"
 
 
 async def _temporal(settings: Settings) -> Client:
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=data_converter(settings),
-    )
+    return await temporal_connection.connect(settings)
 
 
 def _print_view(view: ApplicationView) -> None:
@@ -269,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("demo", help="a full renewal against the running stack")
     args = parser.parse_args(argv)
     settings = get_settings()
+    refuse_unsafe(settings, f"starter.py {args.command}")
 
     if args.command == "declare":
         _print_view(asyncio.run(declare(settings, args.file, args.id)))

@@ -25,12 +25,15 @@ from activities.step2_verification import VerificationActivities
 from activities.step3_payment import PaymentActivities
 from activities.step4_allocation import AllocationActivities
 from activities.step5_result import ResultActivities
+from adapters import temporal_connection
 from adapters.bank import BankGatewayClient
 from adapters.db import Database
 from adapters.notifications import Notifier
 from adapters.registry import RegistryClient
-from adapters.temporal_payloads import data_converter
 from config import Settings, get_settings
+from logs import configure_logging
+from metrics.worker import metrics_runtime
+from production import refuse_unsafe
 from workflows.renewal import HouseholdRenewal
 
 log = logging.getLogger("bhyt.worker")
@@ -81,11 +84,7 @@ async def redeliver_notices(notifier: Notifier, stop: asyncio.Event, every: floa
 
 
 async def connect(settings: Settings) -> Client:
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=data_converter(settings),
-    )
+    return await temporal_connection.connect(settings, runtime=metrics_runtime(settings))
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event, client: Client | None = None) -> None:
@@ -117,12 +116,14 @@ async def run_worker(settings: Settings, stop: asyncio.Event, client: Client | N
 
 
 async def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging("worker")
+    settings = get_settings()
+    refuse_unsafe(settings, "worker")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await run_worker(get_settings(), stop)
+    await run_worker(settings, stop)
 
 
 if __name__ == "__main__":

@@ -10,13 +10,14 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from temporalio.client import Client
 
+from adapters import temporal_connection
 from adapters.db import Database
-from adapters.temporal_payloads import data_converter
 from api import ipn, renewals
 from api.deps import Services
 from api.safe_errors import SafeErrorsMiddleware
 from config import Settings, get_settings
 from domain.models import Declaration
+from metrics import api as metrics_api
 
 log = logging.getLogger("bhyt.api")
 
@@ -29,11 +30,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client = temporal or await Client.connect(
-            settings.temporal_address,
-            namespace=settings.temporal_namespace,
-            data_converter=data_converter(settings),
-        )
+        client = temporal or await temporal_connection.connect(settings)
         database = db or Database(settings.database_url)
         app.state.services = Services(settings=settings, temporal=client, db=database)
         try:
@@ -48,6 +45,7 @@ def create_app(
         summary="Online renewal of household health-insurance cards (gia hạn thẻ BHYT hộ gia đình)",
         lifespan=lifespan,
     )
+    metrics_api.install(app)
     app.add_middleware(SafeErrorsMiddleware)
     app.include_router(renewals.router)
     app.include_router(ipn.router)
