@@ -82,5 +82,5 @@ def install(app: FastAPI) -> None:
     @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:
         services = request.app.state.services
-        await business.refresh(services.temporal, services.db)
+        await business.refresh(services.temporal, services.db, services.settings)
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

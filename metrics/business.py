@@ -6,7 +6,9 @@
   operator's hand, never a business outcome: those complete);
 - bhyt_payment_review_waiting / _oldest_seconds: payments waiting for an operator's decision;
 - bhyt_notices_pending / _oldest_seconds: notices not yet taken by the portal's webhook;
-- bhyt_refunds_due / bhyt_refunds_due_dong: money received for applications that had closed.
+- bhyt_refunds_due / bhyt_refunds_due_dong: money received for applications that had closed;
+- bhyt_reconciliation_findings{finding}: today's bank statement against our records
+  (`not_received` = the bank settled, no callback reached us), refreshed every 5 minutes.
 
 Counts only, never a name or a number. Queries are cheap (indexed status columns, visibility
 counts); a slow or failing source sets bhyt_business_scrape_errors_total and keeps the rest.
@@ -15,6 +17,7 @@ counts); a slow or failing source sets bhyt_business_scrape_errors_total and kee
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -22,6 +25,9 @@ from sqlalchemy import func, select
 from temporalio.client import Client
 
 from adapters.db import Database
+from config import Settings
+from domain.application import VIETNAM_TZ
+from domain.reconciliation import Finding
 from adapters.db.orm import ApplicationRow, BankPaymentRow, NotificationRow
 from domain.models import ApplicationStatus
 from workflows.contract import SA_RENEWAL_STATUS, WORKFLOW_TYPE
@@ -30,6 +36,8 @@ log = logging.getLogger("bhyt.metrics")
 
 CLOSED_WITHOUT_MONEY = ("expired", "cancelled", "rejected")
 ABNORMAL_ENDS = ("Failed", "TimedOut", "Terminated")
+RECONCILE_EVERY_SECONDS = 300.0
+"""The bank's statement is asked at most this often (scrapes come every few seconds)."""
 
 
 class BusinessGauges:
@@ -54,11 +62,18 @@ class BusinessGauges:
             "bhyt_refunds_due", "Payments to refund (application closed)", registry=registry
         )
         self.refunds_due_dong = Gauge("bhyt_refunds_due_dong", "Amount to refund, đồng", registry=registry)
+        self.findings = Gauge(
+            "bhyt_reconciliation_findings",
+            "Today's bank transactions by reconciliation finding (GMT+7 day)",
+            ["finding"],
+            registry=registry,
+        )
+        self._reconciled_at = 0.0
         self.errors = Counter(
             "bhyt_business_scrape_errors", "Failed business queries", ["source"], registry=registry
         )
 
-    async def refresh(self, temporal: Client, db: Database) -> None:
+    async def refresh(self, temporal: Client, db: Database, settings: Settings | None = None) -> None:
         try:
             await self._from_visibility(temporal)
         except Exception as exc:  # noqa: BLE001 - the database figures are still worth serving
@@ -69,6 +84,21 @@ class BusinessGauges:
         except Exception as exc:  # noqa: BLE001
             log.warning("business metrics: database query failed (%s)", type(exc).__name__)
             self.errors.labels("database").inc()
+        if settings is not None and time.monotonic() - self._reconciled_at > RECONCILE_EVERY_SECONDS:
+            try:
+                await self._reconcile_today(settings)
+                self._reconciled_at = time.monotonic()
+            except Exception as exc:  # noqa: BLE001
+                log.warning("business metrics: reconciliation failed (%s)", type(exc).__name__)
+                self.errors.labels("reconciliation").inc()
+
+    async def _reconcile_today(self, settings: Settings) -> None:
+        """The bank's statement of today against our records, as `starter.py reconcile` does."""
+        from starter import reconcile_day
+
+        report = await reconcile_day(settings, datetime.now(VIETNAM_TZ).date())
+        for finding in Finding:
+            self.findings.labels(finding.value).set(report.counts.get(finding, 0))
 
     async def _from_visibility(self, temporal: Client) -> None:
         base = f'WorkflowType="{WORKFLOW_TYPE}"'
