@@ -25,11 +25,11 @@ from sqlalchemy import func, select
 from temporalio.client import Client
 
 from adapters.db import Database
+from adapters.db.orm import ApplicationRow, BankPaymentRow, NotificationRow
 from config import Settings
 from domain.application import VIETNAM_TZ
-from domain.reconciliation import Finding
-from adapters.db.orm import ApplicationRow, BankPaymentRow, NotificationRow
 from domain.models import ApplicationStatus
+from domain.reconciliation import Finding
 from workflows.contract import SA_RENEWAL_STATUS, WORKFLOW_TYPE
 
 log = logging.getLogger("bhyt.metrics")
