@@ -96,7 +96,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event, client: Client | N
         stack.push_async_callback(registry.aclose)
         bank = BankGatewayClient(settings.bank_url, settings.bhyt_tmn_code)
         stack.push_async_callback(bank.aclose)
-        notifier = Notifier(db, settings.notify_webhook_url or None)
+        notifier = Notifier(
+            db, settings.notify_webhook_url or None, signing_secret=settings.notify_webhook_secret
+        )
         worker = Worker(
             client,
             task_queue=settings.temporal_task_queue,

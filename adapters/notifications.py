@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +26,13 @@ from sqlalchemy import select, update
 
 from adapters.db import Database
 from adapters.db.orm import NotificationRow
+from adapters.webhook_signing import signed_headers
+
+
+def sign_notice(secret: str | None, notice_id: str, body: bytes) -> dict[str, str]:
+    """Standard Webhooks headers (adapters/webhook_signing.py), or none without a secret."""
+    return signed_headers(secret, notice_id, body) if secret else {}
+
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +90,7 @@ class Notifier:
         attempts: int = 3,
         backoff_seconds: float = 0.2,
         timeout_seconds: float = 5.0,
+        signing_secret: str | None = None,
     ) -> None:
         self.db = db
         self.webhook_url = webhook_url
@@ -89,6 +98,7 @@ class Notifier:
         self.attempts = max(1, attempts)
         self.backoff_seconds = backoff_seconds
         self.timeout_seconds = timeout_seconds
+        self.signing_secret = signing_secret
 
     async def send(self, notice: Notice) -> bool:
         """Record the notice and deliver it; True only the first time this notice is recorded.
@@ -173,7 +183,7 @@ class Notifier:
 
     async def _deliver(self, notice: Notice) -> None:
         assert self.webhook_url is not None
-        headers = {"Idempotency-Key": notice.notice_id}
+        headers = {"Idempotency-Key": notice.notice_id, "Content-Type": "application/json"}
         error = "no attempt"
         tries = 0
         async with httpx.AsyncClient(transport=self.transport, timeout=self.timeout_seconds) as client:
@@ -182,7 +192,11 @@ class Notifier:
                     await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
                 tries += 1
                 try:
-                    response = await client.post(self.webhook_url, json=notice.as_json(), headers=headers)
+                    body = json.dumps(notice.as_json(), ensure_ascii=False).encode()
+                    signed = sign_notice(self.signing_secret, notice.notice_id, body)
+                    response = await client.post(
+                        self.webhook_url, content=body, headers={**headers, **signed}
+                    )
                 except httpx.TransportError as exc:
                     error = f"transport error: {type(exc).__name__}"
                     continue
