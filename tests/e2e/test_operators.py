@@ -300,12 +300,12 @@ def test_temporal_ui_shows_the_decoded_input(stack: Stack, demo_run: dict[str, A
     url = f"{stack.urls.temporal_ui}/namespaces/default/workflows/{workflow_id(demo_run['application_id'])}"
     shot = tmp_path / "temporal-ui-decoded.png"
     dom = subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=15000",
+        [browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--timeout=25000",
          "--window-size=1400,2400", "--dump-dom", url],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=15000",
+        [browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--timeout=25000",
          "--window-size=1400,2400", f"--screenshot={shot}", url],
         capture_output=True, timeout=120, check=False,
     )  # fmt: skip
