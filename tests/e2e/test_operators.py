@@ -17,9 +17,7 @@ import base64
 import json
 import os
 import re
-import shutil
 import sqlite3
-import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -31,6 +29,7 @@ import pytest
 from temporalio.client import Client
 
 from scripts.stack import Stack
+from tests.support.browser import Browser, find_chromium
 from tests.support.history import payloads, raw_history
 from tests.temporal_support import CONVERTER
 from workflows.contract import workflow_id
@@ -281,36 +280,24 @@ async def test_metrics_and_the_dashboard_name_only_metrics_that_exist(
     assert not missing, f"dashboard/alerts name metrics nobody exports: {sorted(missing)}"
 
 
-def chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome", "headless_shell"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
 def test_temporal_ui_shows_the_decoded_input(stack: Stack, demo_run: dict[str, Any], tmp_path: Path) -> None:
-    browser = chromium()
+    browser = find_chromium()
     if browser is None:
         if os.environ.get("CI"):
-            pytest.fail("chromium is not installed in CI (.ci/run installs it)")
-        pytest.skip(
-            "chromium not installed (apt-get install -y chromium); the codec test above covers decoding"
-        )
+            pytest.fail("no headless Chromium in CI (.ci/run installs it)")
+        pytest.skip("no headless Chromium on PATH (apt-get install chromium); the codec test covers decoding")
     url = f"{stack.urls.temporal_ui}/namespaces/default/workflows/{workflow_id(demo_run['application_id'])}"
-    shot = tmp_path / "temporal-ui-decoded.png"
-    dom = subprocess.run(
-        [browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--timeout=25000",
-         "--window-size=1400,2400", "--dump-dom", url],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    subprocess.run(
-        [browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--timeout=25000",
-         "--window-size=1400,2400", f"--screenshot={shot}", url],
-        capture_output=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert shot.exists() and shot.stat().st_size > 10_000, dom.stderr[-2000:]
-    print(f"screenshot: {shot}")
-    # the page rendered the decoded input: the application id is inside the (decoded) payload only
-    assert demo_run["application_id"] in dom.stdout
-    assert "binary/encrypted" not in dom.stdout
+    card = DEMO_DECLARATION["members"][0]["card_number"]  # only inside the encrypted input
+    with Browser(browser) as page:
+        page.open(url)
+        page.wait_for_text("HouseholdRenewal")
+        try:
+            text = page.wait_for_text(card, timeout=20)
+        except TimeoutError:
+            page.click_text("Input and Results")  # collapsed in some UI versions
+            text = page.wait_for_text(card, timeout=40)
+        shot = page.screenshot(tmp_path / "temporal-ui-decoded-input.png")
+    print(f"screenshot of the decoded input: {shot}")
+    assert shot.stat().st_size > 20_000
+    assert DEMO_DECLARATION["head"]["personal_id"] in text  # the decoded declaration, for the operator
+    assert "binary/encrypted" not in text
