@@ -10,6 +10,8 @@
                                          the bank's statement of the day against our records (exit 1 if
                                          anything needs an operator)
     python starter.py demo               a full renewal against the running stack (`make run`)
+    python starter.py stats              applications by status and province (visibility store)
+    python starter.py review             payments waiting for an operator: amount, reason, age
 
 Configuration comes from the environment like every other process (config.py).
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
@@ -30,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from temporalio.client import Client
 
+import operator_views
 from adapters import reference_file, temporal_connection
 from adapters.bank import BankGatewayClient
 from adapters.db import Database, migrate_async
@@ -125,6 +129,10 @@ async def seed(settings: Settings, path: Path) -> None:
         data = reference_file.load(path)
     except ReferenceFileError as exc:
         raise SystemExit(f"{path}: not loaded, nothing changed:\n{exc}") from None
+    people = len(data.get("citizens") or []) + len(data.get("participants") or [])
+    contributions = len(data.get("household_contributions") or [])
+    print(f"{path}: {people:,} people and {contributions:,} contributions, checked", file=sys.stderr)
+    progress = operator_views.Progress("loading", total=2)
     async with httpx.AsyncClient(base_url=settings.registry_url, timeout=30) as registry:
         response = await registry.post(
             "/admin/citizens",
@@ -132,6 +140,7 @@ async def seed(settings: Settings, path: Path) -> None:
             headers={"X-API-Key": settings.registry_api_key},
         )
         response.raise_for_status()
+    progress.update(1, force=True)
     await migrate_async(settings.database_url)
     db = Database(settings.database_url)
     try:
@@ -146,6 +155,7 @@ async def seed(settings: Settings, path: Path) -> None:
         ) from None
     finally:
         await db.dispose()
+    progress.done(2, "registry and BHXH database")
     print(f"registry: {len(data.get('citizens', []))} citizens loaded")
     print(f"BHXH database: {summary}")
 
@@ -177,10 +187,24 @@ async def _held_by_others(db: Database, data: dict[str, Any]) -> list[FileProble
     return problems
 
 
-async def reconcile_day(settings: Settings, day: date) -> Report:
+async def _stats(settings: Settings) -> str:
+    return await operator_views.stats(await _temporal(settings))
+
+
+async def _review(settings: Settings) -> str:
+    db = Database(settings.database_url)
+    try:
+        return operator_views.review_table(await operator_views.review_queue(await _temporal(settings), db))
+    finally:
+        await db.dispose()
+
+
+async def reconcile_day(settings: Settings, day: date, *, show_progress: bool = True) -> Report:
     """The bank's settled transactions of a Vietnam day against the payments we recorded that day."""
+    progress = operator_views.Progress(f"reconciling {day}", total=2, quiet=not show_progress)
     async with BankGatewayClient(settings.bank_url, settings.bhyt_tmn_code) as bank:
         statement = await bank.statement(day)
+    progress.update(1, force=True)
     start = datetime.combine(day, time.min, tzinfo=VIETNAM_TZ)
     db = Database(settings.database_url)
     try:
@@ -188,6 +212,7 @@ async def reconcile_day(settings: Settings, day: date) -> Report:
             ours = await uow.repo.paid_callbacks_between(start, start + timedelta(days=1))
     finally:
         await db.dispose()
+    progress.done(2, f"{len(statement):,} bank transactions, {len(ours):,} recorded payments")
     bank_lines = [BankLine(str(t["bank_tran_no"]), str(t["txn_ref"]), int(t["amount"])) for t in statement]
     return reconcile(bank_lines, ours)
 
@@ -263,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     p = commands.add_parser("reconcile", help="the bank's statement of a day against our records")
     p.add_argument("--date", type=date.fromisoformat, help="Vietnam date (default: today in GMT+7)")
     commands.add_parser("demo", help="a full renewal against the running stack")
+    commands.add_parser("stats", help="applications by status and province")
+    commands.add_parser("review", help="payments waiting for an operator's decision")
     args = parser.parse_args(argv)
     settings = get_settings()
     refuse_unsafe(settings, f"starter.py {args.command}")
@@ -286,8 +313,26 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if report.attention else 0
     elif args.command == "demo":
         return asyncio.run(demo(settings))
+    elif args.command == "stats":
+        print(asyncio.run(_stats(settings)))
+    elif args.command == "review":
+        print(asyncio.run(_review(settings)))
     return 0
 
 
+def _exit_now(code: int | str | None) -> None:
+    """Exit without interpreter finalization: the Temporal SDK's runtime threads can abort it
+    (PyGILState_Release, sdk-python issue 300) after a command has done its work and printed."""
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        _exit_now(main())
+    except SystemExit as exc:
+        _exit_now(exc.code)

@@ -96,7 +96,7 @@ class BusinessGauges:
         """The bank's statement of today against our records, as `starter.py reconcile` does."""
         from starter import reconcile_day
 
-        report = await reconcile_day(settings, datetime.now(VIETNAM_TZ).date())
+        report = await reconcile_day(settings, datetime.now(VIETNAM_TZ).date(), show_progress=False)
         for finding in Finding:
             self.findings.labels(finding.value).set(report.counts.get(finding, 0))
 

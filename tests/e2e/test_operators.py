@@ -18,6 +18,8 @@ import json
 import os
 import re
 import sqlite3
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -301,3 +303,46 @@ def test_temporal_ui_shows_the_decoded_input(stack: Stack, demo_run: dict[str, A
     assert shot.stat().st_size > 20_000
     assert DEMO_DECLARATION["head"]["personal_id"] in text  # the decoded declaration, for the operator
     assert "binary/encrypted" not in text
+
+
+def starter(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "starter.py", *args],
+        cwd=ROOT,
+        env={**os.environ, **stack.env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+async def test_operator_commands_stats_and_review(
+    stack: Stack, api: httpx.AsyncClient, demo_run: dict[str, Any]
+) -> None:
+    """Last in the module: the demo run is paid the wrong amount and waits for an operator."""
+    application_id = demo_run["application_id"]
+    wrong = demo_run["payment"]["amount"] - 1000
+    paid = starter(stack, "pay", application_id, "--amount", str(wrong))
+    assert paid.returncode == 0, paid.stderr
+    deadline = time.monotonic() + 60
+    while (await api.get(f"/api/v1/renewals/{application_id}")).json()["status"] != "payment_review":
+        assert time.monotonic() < deadline, "the wrong amount did not reach payment_review"
+        await asyncio.sleep(0.5)
+
+    review = starter(stack, "review")
+    assert review.returncode == 0, review.stderr
+    [row] = [line for line in review.stdout.splitlines() if line.startswith(application_id)]
+    assert f"{demo_run['payment']['amount']:,}" in row and "amount_mismatch" in row and "min" in row
+    assert "1 waiting" in review.stdout
+
+    stats = starter(stack, "stats")
+    assert stats.returncode == 0, stats.stderr
+    rows = {line.split()[0]: line.split()[1:] for line in stats.stdout.splitlines()[2:]}
+    assert int(rows["payment_review"][-1]) >= 1
+    assert int(rows["total"][-1].replace(",", "")) >= 2  # the demo run and the one of the database test
+    assert "runs" in stats.stderr  # progress of the pass over the visibility store
+
+    for output in (review.stdout + review.stderr, stats.stdout + stats.stderr):
+        for value in personal_values(DEMO_DECLARATION):
+            assert value not in output
