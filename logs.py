@@ -15,6 +15,7 @@ import logging
 import sys
 import traceback
 from datetime import UTC, datetime
+from typing import Any
 
 from config import get_settings
 
@@ -70,6 +71,11 @@ class ConsoleFormatter(logging.Formatter):
     def __init__(self, component: str) -> None:
         super().__init__("%(asctime)s %(levelname)-7s %(name)s %(message)s", "%H:%M:%S")
         self.component = component
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+        """The type and the frames, never the message (it may quote personal data)."""
+        frames = "".join(traceback.format_list(traceback.extract_tb(ei[2])))
+        return f"Traceback (message withheld):\n{frames}{ei[0].__name__}"
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)

@@ -1,0 +1,37 @@
+"""Log lines: one JSON object each, with the application id, and no exception message in either form."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from logs import ConsoleFormatter, JsonFormatter
+
+PERSONAL_ID = "001080012345"
+
+
+def record_with_error() -> logging.LogRecord:
+    try:
+        raise ValueError(f"duplicate key (personal_id)=({PERSONAL_ID})")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord("bhyt.test", logging.ERROR, __file__, 1, "step failed", (), sys.exc_info())
+    record.workflow_id = "renewal-app-42"
+    return record
+
+
+def test_json_line_carries_ids_and_no_message_of_the_error() -> None:
+    line = JsonFormatter("worker").format(record_with_error())
+    assert "\n" not in line
+    entry = json.loads(line)
+    assert entry["application_id"] == "app-42" and entry["workflow_id"] == "renewal-app-42"
+    assert entry["component"] == "worker" and entry["level"] == "error" and entry["message"] == "step failed"
+    assert entry["error_type"] == "ValueError" and entry["error_at"]
+    assert PERSONAL_ID not in line
+
+
+def test_console_form_is_readable_and_withholds_the_error_message() -> None:
+    text = ConsoleFormatter("worker").format(record_with_error())
+    assert "step failed" in text and "[app-42]" in text and "ValueError" in text
+    assert PERSONAL_ID not in text
