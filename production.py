@@ -28,7 +28,7 @@ class UnsafeConfiguration(SystemExit):
 
 def problems(settings: Settings, environ: Mapping[str, str] | None = None) -> list[str]:
     """What a production process must not run with (empty outside production)."""
-    from adapters.temporal_connection import connect_config, secured
+    from adapters.temporal_client import connect_config, secured
 
     if not settings.production:
         return []
@@ -46,6 +46,10 @@ def problems(settings: Settings, environ: Mapping[str, str] | None = None) -> li
         found.append("BHYT_OPERATOR_TOKENS holds the development token")
     if any(len(t.get_secret_value()) < 16 for t in settings.bhyt_operator_tokens.values()):
         found.append("BHYT_OPERATOR_TOKENS: every token must have at least 16 characters")
+    if settings.bhyt_receipt_self_signed:
+        found.append("BHYT_RECEIPT_SELF_SIGNED is true: receipts must be signed with the insurer's certificate")
+    if settings.bhyt_receipt_issuer_tax_code == Settings.model_fields["bhyt_receipt_issuer_tax_code"].default:
+        found.append("BHYT_RECEIPT_ISSUER_TAX_CODE is the local placeholder")
     if settings.database_url.startswith("sqlite"):
         found.append("DATABASE_URL is SQLite (the local default); production runs on PostgreSQL")
     if not secured(connect_config(settings, environ)) and not settings.temporal_plaintext_private_network:

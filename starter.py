@@ -31,14 +31,14 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from temporalio.client import Client
 
 import operator_views
-from adapters import reference_file, temporal_connection
+from adapters import reference_file
 from adapters.bank import BankGatewayClient
 from adapters.db import Database, migrate_async
 from adapters.db.orm import ParticipantRow
 from adapters.reference_file import FileProblem, ReferenceFileError
+from adapters.temporal_client import connect
 from config import ROOT, Settings, get_settings
 from domain.application import VIETNAM_TZ, ApplicationView, RenewalInput, vietnam_date
 from domain.models import ApplicationStatus
@@ -50,10 +50,6 @@ from workflows.contract import workflow_id
 
 DEMO_DATA = ROOT / "data" / "demo.json"
 DEMO_DECLARATION = ROOT / "data" / "demo_declaration.json"
-
-
-async def _temporal(settings: Settings) -> Client:
-    return await temporal_connection.connect(settings)
 
 
 def _print_view(view: ApplicationView) -> None:
@@ -96,12 +92,12 @@ async def declare(settings: Settings, path: Path, application_id: str | None = N
         payment_deadline_seconds=int(settings.bhyt_payment_deadline.total_seconds()),
         receipt_series=settings.bhyt_receipt_series,
     )
-    client = await _temporal(settings)
+    client = await connect(settings)
     return await renewals.submit(client, request, task_queue=settings.temporal_task_queue)
 
 
 async def status(settings: Settings, application_id: str) -> ApplicationView:
-    view = await renewals.status(await _temporal(settings), application_id)
+    view = await renewals.status(await connect(settings), application_id)
     if view is None:
         raise SystemExit(f"no application {application_id}")
     return view
@@ -117,7 +113,7 @@ async def pay(settings: Settings, application_id: str, amount: int | None, succe
 
 async def cancel(settings: Settings, application_id: str) -> None:
     await status(settings, application_id)
-    await renewals.signal_cancel(await _temporal(settings), application_id)
+    await renewals.signal_cancel(await connect(settings), application_id)
 
 
 async def seed(settings: Settings, path: Path) -> None:
@@ -188,13 +184,13 @@ async def _held_by_others(db: Database, data: dict[str, Any]) -> list[FileProble
 
 
 async def _stats(settings: Settings) -> str:
-    return await operator_views.stats(await _temporal(settings))
+    return await operator_views.stats(await connect(settings))
 
 
 async def _review(settings: Settings) -> str:
     db = Database(settings.database_url)
     try:
-        return operator_views.review_table(await operator_views.review_queue(await _temporal(settings), db))
+        return operator_views.review_table(await operator_views.review_queue(await connect(settings), db))
     finally:
         await db.dispose()
 
@@ -240,6 +236,17 @@ async def wait_for(
         await asyncio.sleep(0.5)
 
 
+async def public_receipt_link(settings: Settings, application_id: str) -> str:
+    """The receipt's public lookup URL (the one its QR code holds), as the portal API gives it."""
+    async with httpx.AsyncClient(base_url=settings.bhyt_public_url, timeout=30) as api:
+        response = await api.get(
+            f"/api/v1/renewals/{application_id}/receipt",
+            headers={"Authorization": f"Bearer {settings.bhyt_api_token}"},
+        )
+        response.raise_for_status()
+        return response.json()["lookup_url"]
+
+
 async def demo(settings: Settings) -> int:
     """Declare the demo household, pay through the bank simulator, print the receipt and the UI link."""
     print(f"1. declaring {DEMO_DECLARATION.relative_to(ROOT)}")
@@ -260,7 +267,10 @@ async def demo(settings: Settings) -> int:
     print("3. result")
     _print_view(final)
     base = settings.bhyt_public_url.rstrip("/")
-    print(f"receipt:     {base}/api/v1/renewals/{view.application_id}/receipt?format=html")
+    print(f"receipt:     {base}/api/v1/renewals/{view.application_id}/receipt?format=html (portal token)")
+    if final.receipt is not None:
+        lookup = await public_receipt_link(settings, view.application_id)
+        print(f"lookup:      {lookup}  (public: open it in a browser; ?format=pdf for the signed PDF)")
     print(
         f"Temporal UI: {settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows/{workflow_id(view.application_id)}"
     )

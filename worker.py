@@ -25,11 +25,11 @@ from activities.step2_verification import VerificationActivities
 from activities.step3_payment import PaymentActivities
 from activities.step4_allocation import AllocationActivities
 from activities.step5_result import ResultActivities
-from adapters import temporal_connection
 from adapters.bank import BankGatewayClient
 from adapters.db import Database
 from adapters.notifications import Notifier
 from adapters.registry import RegistryClient
+from adapters.temporal_client import connect
 from config import Settings, get_settings
 from logs import configure_logging
 from metrics.worker import metrics_runtime
@@ -83,13 +83,9 @@ async def redeliver_notices(notifier: Notifier, stop: asyncio.Event, every: floa
                 log.warning("pending notices sweep failed", exc_info=True)
 
 
-async def connect(settings: Settings) -> Client:
-    return await temporal_connection.connect(settings, runtime=metrics_runtime(settings))
-
-
 async def run_worker(settings: Settings, stop: asyncio.Event, client: Client | None = None) -> None:
     async with AsyncExitStack() as stack:
-        client = client or await connect(settings)
+        client = client or await connect(settings, runtime=metrics_runtime(settings))
         db = Database(settings.database_url)
         stack.push_async_callback(db.dispose)
         registry = RegistryClient(settings.registry_url, settings.registry_api_key)

@@ -10,9 +10,9 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from temporalio.client import Client
 
-from adapters import temporal_connection
 from adapters.db import Database
-from api import ipn, renewals
+from adapters.temporal_client import connect
+from api import ipn, public_receipts, renewals
 from api.deps import Services
 from api.safe_errors import SafeErrorsMiddleware
 from config import Settings, get_settings
@@ -30,7 +30,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client = temporal or await temporal_connection.connect(settings)
+        client = temporal or await connect(settings)
         database = db or Database(settings.database_url)
         app.state.services = Services(settings=settings, temporal=client, db=database)
         try:
@@ -49,6 +49,7 @@ def create_app(
     app.add_middleware(SafeErrorsMiddleware)
     app.include_router(renewals.router)
     app.include_router(ipn.router)
+    app.include_router(public_receipts.router)
 
     def openapi() -> dict:
         """The declaration body is parsed by the domain (for field-named errors without echoed

@@ -9,10 +9,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, HTTPException, Query, status
+from fastapi import APIRouter, Body, Header, HTTPException, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from adapters.db.receipt_lookup import receipt_by_application
 from api.deps import PortalCaller, ServicesDep
+from api.receipt_documents import pdf_filename, receipt_document, receipt_signer, signed_pdf
 from api.receipt_page import render_receipt
 from domain.application import ApplicationView, RenewalInput, vietnam_date
 from domain.models import ApplicationStatus, Declaration
@@ -189,18 +191,37 @@ async def cancel_renewal(application_id: str, svc: ServicesDep) -> JSONResponse:
 
 @router.get(
     "/{application_id}/receipt",
-    summary="The receipt (biên lai thu tiền); ?format=html for a printable page",
-    responses={404: {"description": "unknown application, or no receipt issued yet"}},
+    summary="The receipt (biên lai thu tiền); ?format=html for a printable page, ?format=pdf for the signed e-receipt",
+    responses={
+        200: {"content": {"application/json": {}, "text/html": {}, "application/pdf": {}}},
+        404: {"description": "unknown application, or no receipt issued yet"},
+    },
 )
 async def get_receipt(
     application_id: str,
+    request: Request,
     svc: ServicesDep,
-    format: Annotated[str, Query(pattern="^(json|html)$")] = "json",
+    format: Annotated[str, Query(pattern="^(json|html|pdf)$")] = "json",
 ) -> Any:
     async with svc.db.unit_of_work(read_only=True) as uow:
-        receipt = await uow.repo.get_receipt(application_id)
-    if receipt is None:
+        stored = await receipt_by_application(uow, application_id)
+    if stored is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no receipt issued for this application")
+    doc = receipt_document(stored, svc.settings)
+    if format == "pdf":
+        pdf = await signed_pdf(doc, receipt_signer(request))
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="{pdf_filename(doc)}"'},
+        )
     if format == "html":
-        return HTMLResponse(render_receipt(receipt, application_id))
-    return JSONResponse(content=receipt.model_dump(mode="json"))
+        return HTMLResponse(render_receipt(doc, pdf_url="?format=pdf", application_id=application_id))
+    return JSONResponse(
+        content={
+            **stored.receipt.model_dump(mode="json"),
+            "public_code": stored.public_code,
+            "lookup_url": doc.lookup_url,
+            "refunded": stored.refunded,
+        }
+    )

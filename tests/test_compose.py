@@ -51,6 +51,7 @@ REQUIRED_EXAMPLE = {
     "BHYT_OPERATOR_TOKENS": '{"an.nguyen": "a-long-operator-token-1"}',
     "REGISTRY_URL": "https://registry.example.vn",
     "BANK_URL": "https://bank.example.vn",
+    "BHYT_RECEIPT_ISSUER_TAX_CODE": "0101234567",
 }
 """What an operator's `.env` gives the variables Compose requires (`${VAR:?}`), for parsing tests."""
 

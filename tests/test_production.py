@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from adapters.temporal_connection import connect_config, secured
+from adapters.temporal_client import connect_config, secured
 from config import Settings
 from production import problems
 from tests.support import ROOT
@@ -28,6 +28,8 @@ SAFE = {
     "REGISTRY_API_KEY": "registry-key-from-the-vault",
     "NOTIFY_WEBHOOK_SECRET": "whsec_" + base64.b64encode(b"w" * 32).decode(),
     "BHYT_OPERATOR_TOKENS": json.dumps({"an.nguyen": "operator-token-0123456789"}),
+    "BHYT_RECEIPT_SELF_SIGNED": "false",
+    "BHYT_RECEIPT_ISSUER_TAX_CODE": "0101234567",
 }
 
 
@@ -50,6 +52,8 @@ def test_dev_defaults_are_each_named(monkeypatch: pytest.MonkeyPatch) -> None:
         "BHYT_PAYLOAD_KEYS",
         "BHYT_OPERATOR_TOKENS",
         "DATABASE_URL",
+        "BHYT_RECEIPT_SELF_SIGNED",
+        "BHYT_RECEIPT_ISSUER_TAX_CODE",
         "Temporal without TLS or API key",
     ):
         assert name in found, name

@@ -1,11 +1,13 @@
-"""The one way worker, API, starter and scripts connect to Temporal.
+"""The one way this project connects to Temporal: the configured address and namespace, and the
+project's data converter (pydantic + payload encryption, encoded failures), so every client
+reads what every other wrote. The worker, the API, the starter and the checks of production.py
+all go through here.
 
-Address and namespace are the project's own settings (DESIGN §5 names); TLS, client
-certificates and the API key come from the Temporal SDK's environment configuration
+TLS, client certificates and the API key come from the Temporal SDK's environment configuration
 (`temporalio.envconfig`: TEMPORAL_TLS, TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH,
 TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME, TEMPORAL_API_KEY, or a profile of
 TEMPORAL_CONFIG_FILE / TEMPORAL_PROFILE), so a deployment configures them the way every Temporal
-tool is configured. The data converter is always the project's (encryption, encoded failures).
+tool is configured; address and namespace stay the project's own settings (DESIGN §5).
 """
 
 from __future__ import annotations
@@ -40,5 +42,7 @@ def secured(config: Mapping[str, Any]) -> bool:
 
 
 async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
-    config = connect_config(settings)
-    return await Client.connect(**config, data_converter=data_converter(settings), runtime=runtime)
+    """`runtime`: the worker's, exporting the SDK metrics (metrics/worker.py); None for the default."""
+    return await Client.connect(
+        **connect_config(settings), data_converter=data_converter(settings), runtime=runtime
+    )
