@@ -47,6 +47,15 @@ def ui_origin(settings: Settings) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def allowed_origins(settings: Settings) -> list[str]:
+    """The UI's origin; locally also its other loopback spelling (localhost / 127.0.0.1)."""
+    origin = ui_origin(settings)
+    loopback = ("//localhost:", "//127.0.0.1:")
+    if settings.production or not any(name in origin for name in loopback):
+        return [origin]
+    return [origin.replace(loopback[0], loopback[1]), origin.replace(loopback[1], loopback[0])]
+
+
 def _operator(settings: Settings, token: str | None) -> str | None:
     if not token:
         return None
@@ -71,7 +80,7 @@ def create_codec_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="BHYT payload codec", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(
         CORSMiddleware,
-        allow_origins=[ui_origin(settings)],
+        allow_origins=allowed_origins(settings),
         allow_credentials=True,
         allow_methods=["POST"],
         allow_headers=["Authorization", "Content-Type", "X-Namespace"],
