@@ -14,6 +14,7 @@ import json
 import logging
 import sys
 import traceback
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,12 +24,20 @@ WORKFLOW_PREFIX = "renewal-"
 QUIET = ("aiosqlite", "sqlalchemy.engine", "sqlalchemy.pool", "httpcore", "asyncpg")
 
 
+REQUEST_IDS: ContextVar[dict[str, str] | None] = ContextVar("bhyt_log_ids", default=None)
+"""Ids of what the current request or task is about (set by api/log_context.py)."""
+
+
 def _ids(record: logging.LogRecord) -> dict[str, str]:
-    ids: dict[str, str] = {}
+    ids: dict[str, str] = dict(REQUEST_IDS.get() or {})
     for name in ("application_id", "workflow_id"):
         value = getattr(record, name, None)
         if value:
             ids[name] = str(value)
+    for sdk_extra in ("temporal_workflow", "temporal_activity"):  # the Temporal SDK's loggers
+        details = getattr(record, sdk_extra, None)
+        if isinstance(details, dict) and details.get("workflow_id") and "workflow_id" not in ids:
+            ids["workflow_id"] = str(details["workflow_id"])
     if "workflow_id" not in ids:
         try:
             from temporalio import activity

@@ -14,6 +14,7 @@ from adapters.db import Database
 from adapters.temporal_client import connect
 from api import ipn, public_receipts, renewals
 from api.deps import Services
+from api.log_context import LogContextMiddleware
 from api.safe_errors import SafeErrorsMiddleware
 from config import Settings, get_settings
 from domain.models import Declaration
@@ -47,6 +48,7 @@ def create_app(
     )
     metrics_api.install(app)
     app.add_middleware(SafeErrorsMiddleware)
+    app.add_middleware(LogContextMiddleware)
     app.include_router(renewals.router)
     app.include_router(ipn.router)
     app.include_router(public_receipts.router)

@@ -35,3 +35,32 @@ def test_console_form_is_readable_and_withholds_the_error_message() -> None:
     text = ConsoleFormatter("worker").format(record_with_error())
     assert "step failed" in text and "[app-42]" in text and "ValueError" in text
     assert PERSONAL_ID not in text
+
+
+async def test_api_lines_about_an_application_carry_its_id() -> None:
+    import httpx
+    from fastapi import FastAPI
+
+    from api.log_context import LogContextMiddleware
+
+    app = FastAPI()
+    app.add_middleware(LogContextMiddleware)
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(JsonFormatter("api").format(record))
+
+    log = logging.getLogger("bhyt.test.api")
+    log.addHandler(Keep())
+    log.setLevel(logging.INFO)
+
+    @app.get("/api/v1/renewals/{application_id}")
+    async def one(application_id: str) -> dict[str, str]:
+        log.info("looked up")
+        return {}
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        await client.get("/api/v1/renewals/app-9")
+    [entry] = [json.loads(line) for line in lines]
+    assert entry["application_id"] == "app-9" and entry["workflow_id"] == "renewal-app-9"
