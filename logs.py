@@ -104,3 +104,19 @@ def configure_logging(component: str, level: int = logging.INFO, fmt: str | None
         logging.getLogger(name).propagate = True
     for name in QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
+    # what Python would print raw on stderr (with the exception's message) goes through logging too
+    sys.unraisablehook = _log_unraisable
+    sys.excepthook = _log_uncaught
+
+
+def _log_unraisable(unraisable: Any) -> None:
+    exc = unraisable.exc_value
+    logging.getLogger("python").warning(
+        "exception ignored in %s",
+        type(unraisable.object).__name__,
+        exc_info=(type(exc), exc, unraisable.exc_traceback) if exc is not None else None,
+    )
+
+
+def _log_uncaught(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+    logging.getLogger("python").critical("uncaught exception, exiting", exc_info=(kind, value, tb))

@@ -64,3 +64,22 @@ async def test_api_lines_about_an_application_carry_its_id() -> None:
         await client.get("/api/v1/renewals/app-9")
     [entry] = [json.loads(line) for line in lines]
     assert entry["application_id"] == "app-9" and entry["workflow_id"] == "renewal-app-9"
+
+
+def test_uncaught_errors_go_through_the_formatter(capsys: object) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "from logs import configure_logging\n"
+        "configure_logging('probe', fmt='json')\n"
+        f"raise RuntimeError('duplicate key ({PERSONAL_ID})')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 1
+    [line] = done.stderr.strip().splitlines()
+    entry = json.loads(line)
+    assert entry["error_type"] == "RuntimeError" and entry["level"] == "critical"
+    assert PERSONAL_ID not in done.stderr
