@@ -18,6 +18,7 @@ from api.receipt_documents import pdf_filename, receipt_document, receipt_signer
 from api.receipt_page import render_receipt
 from domain.application import ApplicationView, RenewalInput, vietnam_date
 from domain.models import ApplicationStatus, Declaration
+from domain.payments import PaymentOutcome, PaymentState, ReviewDecision, recorded_state
 from domain.validation import DeclarationInvalid, FieldError, parse_declaration
 from workflows import client as renewals
 
@@ -123,6 +124,7 @@ async def create_renewal(
         declaration=declaration,
         submitted_at=now,
         payment_deadline_seconds=int(svc.settings.bhyt_payment_deadline.total_seconds()),
+        payment_margin_seconds=int(svc.settings.bhyt_payment_margin.total_seconds()),
         receipt_series=svc.settings.bhyt_receipt_series,
     )
     submit = asyncio.ensure_future(
@@ -152,9 +154,61 @@ async def _find(svc: ServicesDep, application_id: str) -> ApplicationView:
     return view
 
 
+async def _with_payments(svc: ServicesDep, view: ApplicationView) -> ApplicationView:
+    """Every paid transaction of the application with its outcome: the run's own view, completed
+    by the records (a refund made by an operator command, money that came after the run ended)."""
+    if view.payment is None:
+        return view
+    async with svc.db.unit_of_work(read_only=True) as uow:
+        rows = await uow.repo.payments_of(view.payment.txn_ref)
+    known = {p.transaction: p for p in view.payments}
+    for row in rows:
+        state = recorded_state(
+            allocated=row.allocated_at is not None,
+            refunded=row.refund_status == "refunded",
+            application_status=view.status.value,
+        )
+        mine = known.get(row.payment_key)
+        if mine is not None and state not in (PaymentState.ALLOCATED, PaymentState.REFUNDED):
+            continue  # the run knows better while it is deciding
+        known[row.payment_key] = PaymentOutcome(
+            transaction=row.payment_key,
+            bank_code=row.bank_code,
+            bank_tran_no=row.bank_tran_no,
+            amount=row.amount,
+            pay_date=row.pay_date,
+            outcome=state,
+            reason=mine.reason if mine else (row.refund_status or row.outcome),
+        )
+    return view.model_copy(update={"payments": list(known.values())})
+
+
 @router.get("/{application_id}", response_model=ApplicationView, summary="The application as it stands now")
 async def get_renewal(application_id: str, svc: ServicesDep) -> JSONResponse:
-    return _view(await _find(svc, application_id))
+    """With `payments`: each bank transaction of the application and where its money stands
+    (`allocated`, `processing`, `under_review`, `refund_due`, `refunded`)."""
+    return _view(await _with_payments(svc, await _find(svc, application_id)))
+
+
+@router.post(
+    "/{application_id}/review",
+    response_model=ApplicationView,
+    summary="An operator's decision on a payment review: accept a transfer, or refund and cancel",
+    responses={409: {"description": "the decision does not apply (names the field and why)"}},
+)
+async def resolve_review(application_id: str, decision: ReviewDecision, svc: ServicesDep) -> JSONResponse:
+    from temporalio.client import WorkflowUpdateFailedError
+    from temporalio.service import RPCError
+
+    await _find(svc, application_id)
+    try:
+        view = await renewals.resolve_review(svc.temporal, application_id, decision)
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        raise HTTPException(status.HTTP_409_CONFLICT, str(getattr(cause, "message", cause))) from None
+    except RPCError as err:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"application not open: {err.message}") from None
+    return _view(await _with_payments(svc, view))
 
 
 CANCELLABLE = {ApplicationStatus.VERIFYING, ApplicationStatus.AWAITING_PAYMENT}

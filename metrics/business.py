@@ -29,12 +29,11 @@ from adapters.db.orm import ApplicationRow, BankPaymentRow, NotificationRow
 from config import Settings
 from domain.application import VIETNAM_TZ
 from domain.models import ApplicationStatus
-from domain.reconciliation import Finding
+from domain.reconciliation import OPEN_STATUSES, REVIEW_STATUS, Finding
 from workflows.contract import SA_RENEWAL_STATUS, WORKFLOW_TYPE
 
 log = logging.getLogger("bhyt.metrics")
 
-CLOSED_WITHOUT_MONEY = ("expired", "cancelled", "rejected")
 ABNORMAL_ENDS = ("Failed", "TimedOut", "Terminated")
 RECONCILE_EVERY_SECONDS = 300.0
 """The bank's statement is asked at most this often (scrapes come every few seconds)."""
@@ -138,11 +137,14 @@ class BusinessGauges:
             refund_count, refund_amount = (
                 await s.execute(
                     select(func.count(), func.coalesce(func.sum(BankPaymentRow.amount), 0))
-                    .join(ApplicationRow, ApplicationRow.txn_ref == BankPaymentRow.txn_ref)
+                    .outerjoin(ApplicationRow, ApplicationRow.txn_ref == BankPaymentRow.txn_ref)
                     .where(
+                        # domain.reconciliation.unallocated_finding's refund_due, for every day at once
                         BankPaymentRow.is_paid.is_(True),
                         BankPaymentRow.allocated_at.is_(None),
-                        ApplicationRow.status.in_(CLOSED_WITHOUT_MONEY),
+                        BankPaymentRow.refund_status.is_distinct_from("refunded"),
+                        ApplicationRow.status.is_(None)
+                        | ApplicationRow.status.not_in([*OPEN_STATUSES, REVIEW_STATUS]),
                     )
                 )
             ).one()
