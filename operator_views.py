@@ -128,6 +128,6 @@ def review_table(queue: list[Waiting]) -> str:
         for w in queue
     ]
     return table(["application", "amount (đồng)", "waiting", "reason"], rows) + (
-        f"\n{len(queue)} waiting; decide: wait for a corrected transfer, or refund and"
-        " `starter.py cancel <application>`"
+        f"\n{len(queue)} waiting; decide: `starter.py review <application> --accept <transaction>`"
+        " or `--refund-and-cancel`"
     )

@@ -15,7 +15,7 @@
                                          anything needs an operator)
     python starter.py demo               a full renewal against the running stack (`make run`)
     python starter.py stats              applications by status and province (visibility store)
-    python starter.py review             payments waiting for an operator: amount, reason, age
+    python starter.py review             what waits for an operator's decision: amount, reason, age
 
 Configuration comes from the environment like every other process (config.py).
 """
@@ -344,9 +344,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fail", action="store_true", help="a failed payment")
     p = commands.add_parser("cancel", help="cancel an application awaiting payment")
     p.add_argument("id")
-    p = commands.add_parser("review", help="an operator's decision on a payment review")
-    p.add_argument("id")
-    decision = p.add_mutually_exclusive_group(required=True)
+    p = commands.add_parser(
+        "review", help="without an id: what waits for a decision; with one: an operator's decision"
+    )
+    p.add_argument("id", nargs="?", help="the application in payment review (omit to list them all)")
+    decision = p.add_mutually_exclusive_group()
     decision.add_argument(
         "--accept", metavar="TRANSACTION", help="allocate this transaction (vnp_TransactionNo)"
     )
@@ -360,7 +362,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--date", type=date.fromisoformat, help="Vietnam date (default: today in GMT+7)")
     commands.add_parser("demo", help="a full renewal against the running stack")
     commands.add_parser("stats", help="applications by status and province")
-    commands.add_parser("review", help="payments waiting for an operator's decision")
     args = parser.parse_args(argv)
     settings = get_settings()
     refuse_unsafe(settings, f"starter.py {args.command}")
@@ -375,7 +376,13 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "cancel":
         asyncio.run(cancel(settings, args.id))
         print(f"cancel sent to application {args.id}")
+    elif args.command == "review" and args.id is None:
+        if args.accept or args.refund_and_cancel:
+            parser.error("review: --accept and --refund-and-cancel need the application id")
+        print(asyncio.run(_review(settings)))
     elif args.command == "review":
+        if not (args.accept or args.refund_and_cancel):
+            parser.error("review ID: choose --accept TRANSACTION or --refund-and-cancel")
         chosen = (
             ReviewDecision(action="accept", transaction=args.accept, operator=args.operator)
             if args.accept
@@ -396,8 +403,6 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(demo(settings))
     elif args.command == "stats":
         print(asyncio.run(_stats(settings)))
-    elif args.command == "review":
-        print(asyncio.run(_review(settings)))
     return 0
 
 
