@@ -14,8 +14,11 @@ from adapters.db import Database
 from adapters.temporal_client import connect
 from api import ipn, public_receipts, renewals
 from api.deps import Services
+from api.log_context import LogContextMiddleware
+from api.safe_errors import SafeErrorsMiddleware
 from config import Settings, get_settings
 from domain.models import Declaration
+from metrics import api as metrics_api
 
 log = logging.getLogger("bhyt.api")
 
@@ -43,6 +46,9 @@ def create_app(
         summary="Online renewal of household health-insurance cards (gia hạn thẻ BHYT hộ gia đình)",
         lifespan=lifespan,
     )
+    metrics_api.install(app)
+    app.add_middleware(SafeErrorsMiddleware)
+    app.add_middleware(LogContextMiddleware)
     app.include_router(renewals.router)
     app.include_router(ipn.router)
     app.include_router(public_receipts.router)
