@@ -241,15 +241,26 @@ class Bench:
         self.meter.mark(f"B. {len(households)} POST, {concurrency} in flight")
         return apps
 
-    async def phase_pay_all(self, apps: list[Application], within: float, stall: float) -> None:
+    async def phase_pay_all(
+        self, apps: list[Application], within: float, stall: float, concurrency: int | None = None
+    ) -> None:
+        """Pay every quoted application, all at once or `concurrency` pay calls at a time (the bank
+        simulator's own IPN client times out when a thousand payments call back at once)."""
         payable = [a for a in apps if a.txn_ref and a.error is None]
-        log(f"C. paying {len(payable)} quoted applications at once, waiting for the worker")
+        how = "at once" if concurrency is None else f"{concurrency} pay calls at a time"
+        log(f"C. paying {len(payable)} quoted applications {how}, waiting for the worker")
         r = self.results
         r.pay_count = len(payable)
         if not payable:
             return
+        gate = asyncio.Semaphore(concurrency or len(payable))
+
+        async def one(app: Application) -> float:
+            async with gate:
+                return await self.pay(app)
+
         t0 = time.monotonic()
-        r.pay_answer = list(await asyncio.gather(*(self.pay(a) for a in payable)))
+        r.pay_answer = list(await asyncio.gather(*(one(a) for a in payable)))
         r.pay_fire_wall = time.monotonic() - t0
         done_at = await self.wait_finished(payable, within, stall)
         r.pay_to_done_wall = None if done_at is None else done_at - t0

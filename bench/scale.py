@@ -311,7 +311,9 @@ async def drive_awaiting(args: argparse.Namespace, stack: Stack, decls: list) ->
         mem_waiting, db_waiting = stack_memory(stack), temporal_db_size(stack)
         quoted = await bench.phase_sequential(range(n, n + q))
         waiting = [a for a in apps + quoted if a.txn_ref and not a.error]
-        await bench.phase_pay_all(waiting, within=max(300.0, n * 0.5), stall=120)
+        await bench.phase_pay_all(
+            waiting, within=max(300.0, n * 0.5), stall=120, concurrency=args.pay_concurrency
+        )
         mem_after, db_after = stack_memory(stack), temporal_db_size(stack)
         statuses = await bench.final_statuses()
         r = bench.results
@@ -327,7 +329,7 @@ async def drive_awaiting(args: argparse.Namespace, stack: Stack, decls: list) ->
         print(f"resident memory idle                    {mem_idle}")
         print(f"resident memory, {n} waiting           {mem_waiting}")
         print(f"Temporal database, {n} waiting         {db_waiting}")
-        print(f"pay all {r.pay_count} at once → completed         "
+        print(f"pay all {r.pay_count} ({args.pay_concurrency} at a time) → completed         "
               + (rate(r.pay_completed, r.pay_to_done_wall) if r.pay_to_done_wall else f"{r.pay_completed}/{r.pay_count} completed"))  # fmt: skip
         print(
             f"   time until the last receipt          {r.pay_to_done_wall or float('nan'):.1f} s after the first pay call"
@@ -483,6 +485,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     a.add_argument("--concurrency", type=int, default=16)
     a.add_argument("--quotes", type=int, default=50, help="quotes one at a time while they wait (50)")
     a.add_argument("--cached-workflows", type=int, default=None, help="WORKER_MAX_CACHED_WORKFLOWS")
+    a.add_argument(
+        "--pay-concurrency",
+        type=int,
+        default=50,
+        help="pay calls at a time (50): all at once, the bank simulator's IPN client times out",
+    )
     w = sub.add_parser("processes", help="two workers and two APIs on PostgreSQL")
     w.add_argument("--renewals", type=int, default=200, help="full renewals per process count (200)")
     w.add_argument("--concurrency", type=int, default=16)
