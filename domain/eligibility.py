@@ -6,10 +6,11 @@ so they name the problem, never the person (no name, number or date of birth).
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
+from datetime import date
 
-from domain.models import Citizen, IneligibilityReason, Member, MemberCheck, Participant
+from domain.models import Citizen, Gender, Head, IneligibilityReason, Member, MemberCheck, Participant
+from domain.names import same_name
 
 HOUSEHOLD_GROUP = "GD"
 
@@ -42,18 +43,40 @@ def shared_residence(citizens: Sequence[Citizen]) -> str | None:
     return None
 
 
-def _fold(name: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold()).split())
-
-
 def names_match(a: str, b: str) -> bool:
-    """Same name despite Unicode composition, letter case or spacing from different keyboards."""
-    return _fold(a) == _fold(b)
+    """Same name despite composition, case, spacing, tone-mark placement (domain.names)."""
+    return same_name(a, b)
 
 
-def _ineligible(member: Member, reason: IneligibilityReason) -> MemberCheck:
+FIELD_LABELS = {"full_name": "họ tên", "date_of_birth": "ngày sinh", "gender": "giới tính"}
+"""How a mismatched field is named to the declarant (never with its value)."""
+
+
+def identity_mismatches(
+    declared: Head | Member, full_name: str, date_of_birth: date, gender: Gender
+) -> list[str]:
+    """Which of full_name, date_of_birth, gender differ from a record, in that order."""
+    fields = []
+    if not same_name(declared.full_name, full_name):
+        fields.append("full_name")
+    if declared.date_of_birth != date_of_birth:
+        fields.append("date_of_birth")
+    if declared.gender != gender:
+        fields.append("gender")
+    return fields
+
+
+def mismatch_message(fields: Sequence[str], record: str) -> str:
+    labels = ", ".join(FIELD_LABELS[f] for f in fields)
+    return f"{labels.capitalize()} kê khai không khớp với {record}"
+
+
+def _ineligible(member: Member, reason: IneligibilityReason, card_number: str | None = None) -> MemberCheck:
     return MemberCheck(
-        card_number=member.card_number, eligible=False, reason=reason, message=REASON_MESSAGES[reason]
+        card_number=card_number or member.card_number,
+        eligible=False,
+        reason=reason,
+        message=REASON_MESSAGES[reason],
     )
 
 
@@ -67,18 +90,22 @@ def check_member(
     """Step 2b for one member; the first failing check, in the order of DESIGN §2, decides."""
     if participant is None:
         return _ineligible(member, IneligibilityReason.CARD_NOT_FOUND)
-    if not (
-        names_match(member.full_name, participant.full_name)
-        and member.date_of_birth == participant.date_of_birth
-        and member.gender == participant.gender
-    ):
-        return _ineligible(member, IneligibilityReason.IDENTITY_MISMATCH)
+    card = participant.card_number  # the record's 15-character form, whatever form was typed
+    fields = identity_mismatches(member, participant.full_name, participant.date_of_birth, participant.gender)
+    if fields:
+        return MemberCheck(
+            card_number=card,
+            eligible=False,
+            reason=IneligibilityReason.IDENTITY_MISMATCH,
+            message=mismatch_message(fields, "thông tin thẻ BHYT trong cơ sở dữ liệu BHXH"),
+            mismatched_fields=fields,
+        )
     if participant.group.strip().upper() != HOUSEHOLD_GROUP:
-        return _ineligible(member, IneligibilityReason.NOT_HOUSEHOLD_GROUP)
+        return _ineligible(member, IneligibilityReason.NOT_HOUSEHOLD_GROUP, card)
     if held_by_other_application:
-        return _ineligible(member, IneligibilityReason.IN_OTHER_APPLICATION)
+        return _ineligible(member, IneligibilityReason.IN_OTHER_APPLICATION, card)
     if citizen is None:
-        return _ineligible(member, IneligibilityReason.NOT_IN_REGISTRY)
+        return _ineligible(member, IneligibilityReason.NOT_IN_REGISTRY, card)
     if citizen.deceased:
-        return _ineligible(member, IneligibilityReason.DECEASED)
-    return MemberCheck(card_number=member.card_number, eligible=True, bhxh_number=participant.bhxh_number)
+        return _ineligible(member, IneligibilityReason.DECEASED, card)
+    return MemberCheck(card_number=card, eligible=True, bhxh_number=participant.bhxh_number)
