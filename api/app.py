@@ -6,13 +6,16 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
 from temporalio.client import Client
 
 from adapters.db import Database
 from adapters.temporal_payloads import data_converter
 from api import ipn, renewals
+from api.answers import HealthAnswer
 from api.deps import Services
 from config import Settings, get_settings
 from domain.models import Declaration
@@ -64,8 +67,14 @@ def create_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
 
-    @app.get("/health", tags=["ops"], summary="Liveness")
+    @app.get("/health", tags=["ops"], summary="Liveness", response_model=HealthAnswer, operation_id="health")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """FastAPI's 422 without the `input` it would echo (it may be personal data)."""
+        detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        return JSONResponse(status_code=422, content={"detail": detail})
 
     return app

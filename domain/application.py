@@ -7,6 +7,7 @@ so the rules are tested without Temporal and the workflow reads like the procedu
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,6 +29,15 @@ VERIFICATION_UNAVAILABLE = (
     "đề nghị kê khai lại sau"
 )
 """Rejection when an outside system stays unavailable past the retry window of step 2."""
+
+
+def household_in_progress(application_id: str) -> str:
+    """Rejection of a second declaration while the household's first is still open; the id is
+    not personal data and lets the portal send the declarant to the open application."""
+    return (
+        "Hộ gia đình đang có một hồ sơ gia hạn chưa hoàn tất (mã hồ sơ "
+        f"{application_id}); đề nghị hoàn tất hoặc hủy hồ sơ đó trước khi kê khai lại"
+    )
 
 
 class RenewalInput(BaseModel):
@@ -54,10 +64,24 @@ class ApplicationView(BaseModel):
     quote: Quote | None = None
     payment: PaymentInstructions | None = None
     rejection_message: str | None = None
+    open_application_id: str | None = Field(
+        default=None, description="on rejection: the household's application already in progress"
+    )
     review_reason: str | None = None
     receipt: Receipt | None = None
     paid_at: datetime | None = None
     ignored_callbacks: int = 0
+
+
+class NoticeView(BaseModel):
+    """One notice of an application as the portal reads it (GET /renewals/{id}/notices)."""
+
+    kind: str = Field(description="payment_due, rejected, expired, cancelled, payment_review or renewed")
+    recipient: str = Field(description="'declarant', or the card number of a renewed participant")
+    message: str
+    created_at: datetime
+    status: Literal["delivered", "pending"]
+    delivered_at: datetime | None = None
 
 
 def payment_mismatch(expected_txn_ref: str, expected_amount: int, payment: PaymentReceived) -> str | None:

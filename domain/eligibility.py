@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+from domain.identifiers import CardRef
 from domain.models import Citizen, Gender, Head, IneligibilityReason, Member, MemberCheck, Participant
 from domain.names import same_name
 
@@ -109,3 +110,60 @@ def check_member(
     if citizen.deceased:
         return _ineligible(member, IneligibilityReason.DECEASED, card)
     return MemberCheck(card_number=card, eligible=True, bhxh_number=participant.bhxh_number)
+
+
+HEAD_NOT_IN_REGISTRY = (
+    "Không tìm thấy chủ hộ trong Cơ sở dữ liệu quốc gia về dân cư theo số định danh cá nhân kê khai "
+    "(head.personal_id)"
+)
+
+
+def head_rejection(head: Head, citizen: Citizen | None) -> str | None:
+    """Step 2a: the declared head must be the person the registry knows by that personal number.
+
+    The message names the fields that differ (never their values), so the declarant can correct
+    the form; None when the head is verified."""
+    if citizen is None:
+        return HEAD_NOT_IN_REGISTRY
+    fields = identity_mismatches(head, citizen.full_name, citizen.date_of_birth, citizen.gender)
+    if not fields:
+        return None
+    named = ", ".join(f"{FIELD_LABELS[f]} (head.{f})" for f in fields)
+    return f"Thông tin chủ hộ kê khai không khớp với Cơ sở dữ liệu quốc gia về dân cư: {named}"
+
+
+def person_keys(cards: Sequence[CardRef | None], participants: Sequence[Participant | None]) -> list[str | None]:
+    """Who each declared line is, whatever card form was typed: the BHXH number of the record
+    found, or else the number the card carries (a personal number that a found record carries
+    resolves to that record)."""
+    by_personal_id = {p.personal_id: p.bhxh_number for p in participants if p is not None and p.personal_id}
+    keys: list[str | None] = []
+    for card, participant in zip(cards, participants, strict=True):
+        if participant is not None:
+            keys.append(participant.bhxh_number)
+        elif card is None:
+            keys.append(None)
+        elif card.personal_id is not None:
+            keys.append(by_personal_id.get(card.personal_id, card.personal_id))
+        else:
+            keys.append(card.bhxh_number)
+    return keys
+
+
+def same_person_pairs(keys: Sequence[str | None]) -> list[tuple[int, int]]:
+    """(first, later) member indexes that name one person."""
+    first: dict[str, int] = {}
+    pairs = []
+    for index, key in enumerate(keys):
+        if key is None:
+            continue
+        if key in first:
+            pairs.append((first[key], index))
+        else:
+            first[key] = index
+    return pairs
+
+
+def duplicate_rejection(pairs: Sequence[tuple[int, int]]) -> str:
+    named = "; ".join(f"members[{a}] và members[{b}]" for a, b in pairs)
+    return f"Kê khai trùng người tham gia: {named} là cùng một người; mỗi người chỉ được kê khai một lần"

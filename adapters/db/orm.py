@@ -166,6 +166,17 @@ class CardReservationRow(Base):
     reserved_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class HouseholdClaimRow(Base):
+    """The household's one application in progress: the primary key makes it exclusive, so two
+    declarations of one household can never both be quoted from position 1 (issue 11)."""
+
+    __tablename__ = "household_claims"
+
+    household_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    application_id: Mapped[str] = mapped_column(String(64), index=True)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class BankPaymentRow(Base):
     """Every bank callback we accepted, kept raw for audit; allocation links the one it used."""
 

@@ -33,7 +33,9 @@ from adapters.db.orm import (
     ApplicationRow,
     BankPaymentRow,
     CardReservationRow,
+    HouseholdClaimRow,
     HouseholdContributionRow,
+    NotificationRow,
     ParticipantRow,
     ReceiptCounterRow,
     ReceiptLineRow,
@@ -48,6 +50,7 @@ from adapters.db.records import (
     ContributionIn,
     LoadSummary,
 )
+from domain.application import NoticeView
 from domain.identifiers import parse_card_number
 from domain.models import (
     Allocation,
@@ -274,6 +277,48 @@ class Repository:
             select(CardReservationRow.application_id).where(CardReservationRow.bhxh_number == bhxh_number)
         )
 
+    # -- household claims (one application in progress per household) ------------------------
+
+    async def claim_household(self, household_code: str, application_id: str) -> str | None:
+        """Make this the household's application in progress; the other open application, if any.
+
+        Like card reservations, the primary key decides races, and a claim left by an application
+        that has already ended (a lost release) is taken over.
+        """
+        now = utcnow()
+        await self.session.execute(
+            self._insert(HouseholdClaimRow)
+            .values(household_code=household_code, application_id=application_id, claimed_at=now)
+            .on_conflict_do_nothing(index_elements=["household_code"])
+        )
+        holder = await self.session.scalar(
+            select(HouseholdClaimRow.application_id).where(HouseholdClaimRow.household_code == household_code)
+        )
+        if holder is None or holder == application_id:
+            return None
+        ended = await self.session.scalar(
+            select(ApplicationRow.application_id).where(
+                ApplicationRow.application_id == holder, ApplicationRow.status.in_(FINAL_STATUSES)
+            )
+        )
+        if ended is None:
+            return holder
+        taken = await self.session.scalar(
+            update(HouseholdClaimRow)
+            .where(HouseholdClaimRow.household_code == household_code, HouseholdClaimRow.application_id == holder)
+            .values(application_id=application_id, claimed_at=now)
+            .returning(HouseholdClaimRow.household_code)
+            .execution_options(synchronize_session=False)
+        )
+        return None if taken is not None else await self.claim_household(household_code, application_id)
+
+    async def release_household(self, application_id: str) -> None:
+        await self.session.execute(
+            delete(HouseholdClaimRow)
+            .where(HouseholdClaimRow.application_id == application_id)
+            .execution_options(synchronize_session=False)
+        )
+
     # -- applications --------------------------------------------------------------------------
 
     async def save_application(self, record: ApplicationRecord) -> None:
@@ -316,6 +361,25 @@ class Repository:
     async def get_application_by_txn_ref(self, txn_ref: str) -> ApplicationRecord | None:
         row = await self.session.scalar(select(ApplicationRow).where(ApplicationRow.txn_ref == txn_ref))
         return None if row is None else _application(row)
+
+    async def notices_of(self, application_id: str) -> list[NoticeView]:
+        """Every notice of the application from the outbox, oldest first."""
+        rows = await self.session.scalars(
+            select(NotificationRow)
+            .where(NotificationRow.application_id == application_id)
+            .order_by(NotificationRow.created_at, NotificationRow.id)
+        )
+        return [
+            NoticeView(
+                kind=row.kind,
+                recipient=row.recipient,
+                message=row.message,
+                created_at=row.created_at,
+                status="delivered" if row.status == "delivered" else "pending",
+                delivered_at=row.delivered_at,
+            )
+            for row in rows
+        ]
 
     # -- bank callbacks (step 3) ---------------------------------------------------------------
 
