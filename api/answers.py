@@ -35,7 +35,9 @@ class InvalidAnswer(BaseModel):
 class IpnAnswer(BaseModel):
     """VNPay's IPN answer (DESIGN §3), fields in this order."""
 
-    RspCode: str = Field(description="00 success, 01 order not found, 02 already confirmed, 04 amount, 97 signature, 99 other")
+    RspCode: str = Field(
+        description="00 success, 01 order not found, 02 already confirmed, 04 amount, 97 signature, 99 other"
+    )
     Message: str
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import HTTPException, Request, status
+from fastapi import HTTPException, Request
 
 MAX_BODY_BYTES = 64 * 1024
 """A declaration of the largest household (20 members) is about 5 KB."""
@@ -27,12 +27,12 @@ async def read_json(request: Request, limit: int = MAX_BODY_BYTES) -> Any:
     """The parsed JSON body; 413 past `limit` (declared or streamed), BodyNotJson if unreadable."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, TOO_LARGE)
+        raise HTTPException(413, TOO_LARGE)
     received = bytearray()
     async for chunk in request.stream():
         received += chunk
         if len(received) > limit:
-            raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, TOO_LARGE)
+            raise HTTPException(413, TOO_LARGE)
     if not received:
         raise BodyNotJson("the body is empty")
     try:

@@ -132,7 +132,9 @@ def head_rejection(head: Head, citizen: Citizen | None) -> str | None:
     return f"Thông tin chủ hộ kê khai không khớp với Cơ sở dữ liệu quốc gia về dân cư: {named}"
 
 
-def person_keys(cards: Sequence[CardRef | None], participants: Sequence[Participant | None]) -> list[str | None]:
+def person_keys(
+    cards: Sequence[CardRef | None], participants: Sequence[Participant | None]
+) -> list[str | None]:
     """Who each declared line is, whatever card form was typed: the BHXH number of the record
     found, or else the number the card carries (a personal number that a found record carries
     resolves to that record)."""
