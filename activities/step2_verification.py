@@ -18,6 +18,7 @@ from domain.eligibility import (
     shared_residence,
 )
 from domain.fees import QuoteInput, compute_quote
+from domain.fiscal_year import fiscal_year_of
 from domain.identifiers import CardRef, parse_card_number
 from domain.models import Citizen, Member, MemberCheck, Participant, Quote
 
@@ -134,7 +135,7 @@ class VerificationActivities:
         async with self._db.unit_of_work() as uow:
             paid_before = await uow.repo.paid_members_count(
                 request.household_code,
-                request.quote_date.year,
+                fiscal_year_of(request.quote_date),
                 exclude_bhxh=[i.bhxh_number for i in inputs],
             )
         return compute_quote(inputs, paid_positions_before=paid_before, quote_date=request.quote_date)

@@ -44,7 +44,7 @@ def _clean_name(value: str) -> str:
 PersonName = Annotated[
     str,
     AfterValidator(_clean_name),
-    Field(description=f"full name; letters, spaces, apostrophes, hyphens, dots; at most {MAX_NAME_LENGTH} characters"),
+    Field(description=f"full name; letters, digits, spaces, apostrophes, hyphens, dots; at most {MAX_NAME_LENGTH} characters"),
 ]
 
 

@@ -36,7 +36,9 @@ ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff\u180e\u00ad\u034f")
 """Zero-width space/joiners, word joiner, BOM, Mongolian vowel separator, soft hyphen, CGJ."""
 
 NAME_PUNCTUATION = frozenset("'’-.")
-"""Apostrophes and hyphens occur in names of ethnic minorities ("H'Hen Niê") and foreign names."""
+"""Apostrophes and hyphens occur in names of ethnic minorities ("H'Hen Niê") and foreign names.
+Digits are let through (registry extracts carry "Nguyễn Văn An 2" style disambiguations);
+symbols, emoji and other punctuation are not."""
 
 _LOOKALIKES = str.maketrans({"\u00d0": "\u0110", "\u00f0": "\u0111"})
 
@@ -59,9 +61,9 @@ def _problem(char: str) -> tuple[str, str] | None:
         return "name_invisible_character", "must not contain invisible (zero-width or format) characters"
     if category in {"Cs", "Co", "Cn", "Zl", "Zp"}:
         return "name_invalid_character", "contains a character that is not part of a name"
-    if category[0] in {"L", "M"} or category == "Zs" or char in NAME_PUNCTUATION:
+    if category[0] in {"L", "M"} or category in {"Zs", "Nd"} or char in NAME_PUNCTUATION:
         return None
-    return "name_invalid_character", "may contain only letters, spaces, apostrophes, hyphens and dots"
+    return "name_invalid_character", "may contain only letters, digits, spaces, apostrophes, hyphens and dots"
 
 
 def clean_name(value: str) -> str:

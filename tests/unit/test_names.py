@@ -28,7 +28,8 @@ BAD_NAMES = [
     ("an emoji", "\U0001f600", "name_invalid_character"),
     ("emoji in a name", "Nguyễn Văn An \U0001f600", "name_invalid_character"),
     ("no letter", "- . '", "name_no_letter"),
-    ("digits", "Nguyễn Văn 2", "name_invalid_character"),
+    ("symbols", "Nguyễn Văn An <script>", "name_invalid_character"),
+    ("only digits", "1234", "name_no_letter"),
     ("101 characters", "A" * 101, "name_too_long"),
     ("only spaces", "   ", "name_empty"),
 ]
