@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from temporalio import activity
 
 from activities.errors import REGISTRY_BAD_REQUEST, business_error
 from activities.inputs import ParticipationInput, QuoteRequest, ResidenceInput, ResidenceResult
 from adapters.db import Database
 from adapters.registry import RegistryBadRequest, RegistryClient
-from domain.application import household_in_progress
+from domain.application import household_in_progress, vietnam_date
 from domain.eligibility import (
     check_member,
     duplicate_rejection,
     head_rejection,
+    household_card,
     person_keys,
     same_person_pairs,
     shared_residence,
@@ -57,11 +60,15 @@ class VerificationActivities:
         refs = [_card_ref(card) for card in request.card_numbers]
         pairs = same_person_pairs(person_keys(refs, [participants[c] for c in request.card_numbers]))
         if pairs:
-            return ResidenceResult(household_code=None, people_checked=0, rejection=duplicate_rejection(pairs))
+            return ResidenceResult(
+                household_code=None, people_checked=0, rejection=duplicate_rejection(pairs)
+            )
         personal_ids = {request.head_personal_id}
         for card, ref in zip(request.card_numbers, refs, strict=True):
             participant = participants[card]
-            personal_id = (ref.personal_id if ref else None) or (participant.personal_id if participant else None)
+            personal_id = (ref.personal_id if ref else None) or (
+                participant.personal_id if participant else None
+            )
             if personal_id:
                 personal_ids.add(personal_id)
         citizens = await self._citizens(personal_ids)
@@ -92,6 +99,7 @@ class VerificationActivities:
         cannot both win; the loser's member is reported as in another application.
         """
         participants = await self._participants([m.card_number for m in request.members])
+        today = vietnam_date(datetime.now(UTC))
         ids = {p.personal_id for p in participants.values() if p and p.personal_id}
         citizens = await self._citizens(ids) if ids else {}
 
@@ -100,7 +108,7 @@ class VerificationActivities:
             citizen = (
                 citizens.get(participant.personal_id) if participant and participant.personal_id else None
             )
-            return check_member(member, participant, citizen, held_by_other_application=held)
+            return check_member(member, participant, citizen, held_by_other_application=held, on=today)
 
         checks = [check(member, False) for member in request.members]
         wanted = [c.bhxh_number for c in checks if c.eligible and c.bhxh_number]
@@ -123,7 +131,7 @@ class VerificationActivities:
             assert participant is not None, "an eligible member has a BHXH record"
             inputs.append(
                 QuoteInput(
-                    card_number=participant.card_number,  # the record's form, whatever was typed
+                    card_number=household_card(participant),  # the record's form, whatever was typed
                     bhxh_number=participant.bhxh_number,
                     member_name=member.full_name,
                     months=member.months,

@@ -44,6 +44,19 @@ def shared_residence(citizens: Sequence[Citizen]) -> str | None:
     return None
 
 
+def covered_by_other_group(participant: Participant, on: date) -> bool:
+    """DESIGN §2 excludes only other-group members whose card still covers the period."""
+    return participant.valid_to is not None and participant.valid_to >= on
+
+
+def household_card(participant: Participant) -> str:
+    """The card the household form gives: object code GD, the same benefit digit, province and
+    BHXH number (the BHXH number, not the card, identifies the participant for life)."""
+    if participant.group.strip().upper() == HOUSEHOLD_GROUP:
+        return participant.card_number
+    return HOUSEHOLD_GROUP + participant.card_number[2:]
+
+
 def names_match(a: str, b: str) -> bool:
     """Same name despite composition, case, spacing, tone-mark placement (domain.names)."""
     return same_name(a, b)
@@ -87,8 +100,13 @@ def check_member(
     citizen: Citizen | None,
     *,
     held_by_other_application: bool,
+    on: date | None = None,
 ) -> MemberCheck:
-    """Step 2b for one member; the first failing check, in the order of DESIGN §2, decides."""
+    """Step 2b for one member; the first failing check, in the order of DESIGN §2, decides.
+
+    `on` is the day of the check: a member of another group (employee, student, …) whose card
+    has lapsed by then may join the household form; without it, every other-group card is
+    treated as still covering the period."""
     if participant is None:
         return _ineligible(member, IneligibilityReason.CARD_NOT_FOUND)
     card = participant.card_number  # the record's 15-character form, whatever form was typed
@@ -102,7 +120,9 @@ def check_member(
             mismatched_fields=fields,
         )
     if participant.group.strip().upper() != HOUSEHOLD_GROUP:
-        return _ineligible(member, IneligibilityReason.NOT_HOUSEHOLD_GROUP, card)
+        if on is None or covered_by_other_group(participant, on):
+            return _ineligible(member, IneligibilityReason.NOT_HOUSEHOLD_GROUP, card)
+        card = household_card(participant)  # lapsed: joins the household form on a GD card
     if held_by_other_application:
         return _ineligible(member, IneligibilityReason.IN_OTHER_APPLICATION, card)
     if citizen is None:

@@ -256,6 +256,10 @@ class ValidityHistoryRow(Base):
     new_valid_from: Mapped[date] = mapped_column(Date)
     new_valid_to: Mapped[date] = mapped_column(Date)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # the card history: set when the renewal issued another card (a lapsed DN/HS card joining the
+    # household form gets a GD card with the same BHXH number)
+    old_card_number: Mapped[str | None] = mapped_column(String(15))
+    new_card_number: Mapped[str | None] = mapped_column(String(15))
 
     __table_args__ = (UniqueConstraint("application_id", "bhxh_number"),)
 

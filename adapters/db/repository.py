@@ -502,6 +502,10 @@ class Repository:
             old_from, old_to = card.valid_from, card.valid_to
             new_from, new_to = renewal_period(old_to, request.payment_date, line.months)
             card.valid_from, card.valid_to, card.updated_at = new_from, new_to, now
+            old_card = card.card_number
+            reissued = card.group_code != "GD" and line.card_number == "GD" + old_card[2:]
+            if reissued:  # a lapsed DN/HS card joins the household form: GD card, same BHXH number
+                card.card_number, card.group_code = line.card_number, "GD"
             allocations.append(
                 AllocationRow(
                     application_id=request.application_id,
@@ -542,6 +546,8 @@ class Repository:
                         new_valid_from=new_from,
                         new_valid_to=new_to,
                         changed_at=now,
+                        old_card_number=old_card if reissued else None,
+                        new_card_number=line.card_number if reissued else None,
                     ),
                 ]
             )

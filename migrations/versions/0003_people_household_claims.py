@@ -1,4 +1,5 @@
-"""One application in progress per household: the household_claims table (issue 11).
+"""One application in progress per household: the household_claims table; and the card history:
+the card numbers in validity_history when a renewal issues another card (issue 11).
 
 Revision ID: 0003_people
 Revises: 0001
@@ -29,9 +30,15 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_household_claims_application_id"), ["application_id"], unique=False
         )
+    with op.batch_alter_table("validity_history", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("old_card_number", sa.String(length=15), nullable=True))
+        batch_op.add_column(sa.Column("new_card_number", sa.String(length=15), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("validity_history", schema=None) as batch_op:
+        batch_op.drop_column("new_card_number")
+        batch_op.drop_column("old_card_number")
     with op.batch_alter_table("household_claims", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_household_claims_application_id"))
     op.drop_table("household_claims")
