@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
+from domain.application import RenewalInput
 from domain.messages import RENEWAL_SUCCESS
+from domain.models import Declaration
 from tests.portal.harness import Portal, declaration, head, person
 from tests.support import UNKNOWN_PERSONAL_ID
+from workflows import client as renewals
 
 AN, BINH, CHAU = 0, 1, 2
 
@@ -144,3 +148,36 @@ async def test_the_portal_reads_results_and_every_notice(api: Portal) -> None:
 async def test_notices_of_an_unknown_application_are_404(api: Portal) -> None:
     assert (await api.get("/6d1f7c8e-0000-4000-8000-000000000000/notices")).status_code == 404
     assert (await api.get("/not-a-uuid/notices")).status_code == 404
+
+
+async def test_a_workflow_started_around_the_api_rejects_the_same_person_twice_before_any_quote(
+    api: Portal,
+) -> None:
+    """Other clients may start runs without our API's check: step 2 rejects before quoting."""
+    body = declaration(
+        person(AN, relationship="chủ hộ"), person(AN, relationship="bố", card_number="0101234567 ")
+    )
+    request = RenewalInput(
+        application_id=str(uuid.uuid4()),
+        declaration=Declaration.model_validate(body),
+        submitted_at=datetime.now(UTC),
+        payment_deadline_seconds=3600,
+        receipt_series="BH26",
+    )
+    # the 15-character card and the bare BHXH number are caught by step 1's own validation ...
+    view = await renewals.submit(api.env.client, request, task_queue=api.task_queue)
+    assert view.status == "rejected" and view.quote is None
+
+    body = declaration(
+        person(AN, relationship="chủ hộ"), person(AN, relationship="bố", card_number="001080012345")
+    )
+    request = request.model_copy(
+        update={"application_id": str(uuid.uuid4()), "declaration": Declaration.model_validate(body)}
+    )
+    # ... the personal number only once resolved through the BHXH record, in step 2
+    view = await renewals.submit(api.env.client, request, task_queue=api.task_queue)
+    assert view.status == "rejected" and view.quote is None and view.payment is None
+    assert view.rejection_message is not None
+    assert "members[0]" in view.rejection_message and "members[1]" in view.rejection_message
+    async with api.db.unit_of_work(read_only=True) as uow:
+        assert (await uow.repo.get_application(request.application_id)).status == "rejected"
