@@ -23,3 +23,10 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
 async def api(temporal_env: WorkflowEnvironment, tmp_path) -> AsyncIterator[Portal]:
     async with portal(temporal_env, tmp_path) as running:
         yield running
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    from tests.portal.test_openapi_fuzz import FUZZ_SUMMARY
+
+    for line in FUZZ_SUMMARY:
+        terminalreporter.write_line(line)
