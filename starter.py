@@ -26,11 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from temporalio.client import Client
 
 from adapters.bank import BankGatewayClient
 from adapters.db import Database, migrate_async
-from adapters.temporal_payloads import data_converter
+from adapters.temporal_client import connect
 from config import ROOT, Settings, get_settings
 from domain.application import VIETNAM_TZ, ApplicationView, RenewalInput, vietnam_date
 from domain.models import ApplicationStatus
@@ -41,14 +40,6 @@ from workflows.contract import workflow_id
 
 DEMO_DATA = ROOT / "data" / "demo.json"
 DEMO_DECLARATION = ROOT / "data" / "demo_declaration.json"
-
-
-async def _temporal(settings: Settings) -> Client:
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=data_converter(settings),
-    )
 
 
 def _print_view(view: ApplicationView) -> None:
@@ -91,12 +82,12 @@ async def declare(settings: Settings, path: Path, application_id: str | None = N
         payment_deadline_seconds=int(settings.bhyt_payment_deadline.total_seconds()),
         receipt_series=settings.bhyt_receipt_series,
     )
-    client = await _temporal(settings)
+    client = await connect(settings)
     return await renewals.submit(client, request, task_queue=settings.temporal_task_queue)
 
 
 async def status(settings: Settings, application_id: str) -> ApplicationView:
-    view = await renewals.status(await _temporal(settings), application_id)
+    view = await renewals.status(await connect(settings), application_id)
     if view is None:
         raise SystemExit(f"no application {application_id}")
     return view
@@ -112,7 +103,7 @@ async def pay(settings: Settings, application_id: str, amount: int | None, succe
 
 async def cancel(settings: Settings, application_id: str) -> None:
     await status(settings, application_id)
-    await renewals.signal_cancel(await _temporal(settings), application_id)
+    await renewals.signal_cancel(await connect(settings), application_id)
 
 
 async def seed(settings: Settings, path: Path) -> None:

@@ -28,7 +28,7 @@ from adapters.bank import BankGatewayClient
 from adapters.db import Database
 from adapters.notifications import Notifier
 from adapters.registry import RegistryClient
-from adapters.temporal_payloads import data_converter
+from adapters.temporal_client import connect
 from config import Settings, get_settings
 from workflows.renewal import HouseholdRenewal
 
@@ -77,14 +77,6 @@ async def redeliver_notices(notifier: Notifier, stop: asyncio.Event, every: floa
                     log.info("redelivered %d pending notices", sent)
             except Exception:  # noqa: BLE001 - a failed sweep is retried at the next one
                 log.warning("pending notices sweep failed", exc_info=True)
-
-
-async def connect(settings: Settings) -> Client:
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=data_converter(settings),
-    )
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event, client: Client | None = None) -> None:

@@ -8,7 +8,8 @@ from activities.errors import APPLICATION_NOT_FOUND, business_error
 from activities.inputs import AllocateInput, AllocateResult, ReconcileInput
 from adapters.bank import BankGatewayClient, BankOrderNotFound
 from adapters.db import AllocationRequest, Database
-from domain.application import payment_mismatch, vietnam_date
+from domain.allocation import BankOrder, BankTransaction, payment_mismatch
+from domain.application import vietnam_date
 
 
 class AllocationActivities:
@@ -26,32 +27,20 @@ class AllocationActivities:
             record = await uow.repo.get_application(request.application_id)
         if record is None or record.txn_ref is None or record.amount is None:
             raise business_error(APPLICATION_NOT_FOUND, "no payment order recorded for the application")
-        reason = payment_mismatch(record.txn_ref, record.amount, request.payment)
-        if reason:
-            return reason
-        try:
-            order = await self._bank.get_order(record.txn_ref)
-        except BankOrderNotFound:
-            return "bank_has_no_such_order"
-        transaction = next(
-            (
-                t
-                for t in order.get("transactions", [])
-                if t.get("transaction_no") == request.payment.transaction_no
-            ),
-            None,
-        )
-        if transaction is None:
-            return "bank_has_no_such_transaction"
-        if (transaction.get("response_code"), transaction.get("transaction_status")) != ("00", "00"):
-            return "bank_transaction_not_successful"
-        if transaction.get("amount") != request.payment.amount:
-            return (
-                f"bank_amount_mismatch: bank {transaction.get('amount')}, callback {request.payment.amount}"
-            )
-        if transaction.get("bank_tran_no") != request.payment.bank_tran_no:
-            return "bank_transaction_mismatch"
-        return None
+        txn_ref, amount = record.txn_ref, record.amount
+        mismatch = payment_mismatch(request.payment, txn_ref=txn_ref, amount=amount)
+        if mismatch is None:
+            try:
+                order = await self._bank.get_order(txn_ref)
+            except BankOrderNotFound:
+                bank = BankOrder(found=False)
+            else:
+                bank = BankOrder(
+                    found=True,
+                    transactions=tuple(BankTransaction.from_json(t) for t in order.get("transactions", [])),
+                )
+            mismatch = payment_mismatch(request.payment, txn_ref=txn_ref, amount=amount, bank=bank)
+        return None if mismatch is None else mismatch.reason
 
     @activity.defn(name="allocate")
     async def allocate(self, request: AllocateInput) -> AllocateResult:

@@ -17,19 +17,16 @@ import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from sqlalchemy import select, update
 
 from adapters.db import Database
-from adapters.db.orm import NotificationRow
+from adapters.db.outbox import DELIVERED, PENDING
 
 log = logging.getLogger(__name__)
 
-PENDING = "pending"
-DELIVERED = "delivered"
+__all__ = ["DELIVERED", "KINDS", "PENDING", "Notice", "NotificationDeliveryError", "Notifier"]
 
 KINDS = frozenset({"payment_due", "rejected", "expired", "cancelled", "payment_review", "renewed"})
 """The notices the procedure sends; `renewed` goes to each participant (recipient = card number)."""
@@ -106,16 +103,9 @@ class Notifier:
         if self.webhook_url is None:
             return 0
         async with self.db.unit_of_work(read_only=True) as uow:
-            rows = (
-                await uow.session.scalars(
-                    select(NotificationRow)
-                    .where(NotificationRow.status == PENDING)
-                    .order_by(NotificationRow.id)
-                    .limit(limit)
-                )
-            ).all()
             notices = [
-                Notice(r.application_id, r.kind, r.recipient, r.message, dict(r.payload)) for r in rows
+                Notice(r.application_id, r.kind, r.recipient, r.message, dict(r.payload))
+                for r in await uow.repo.pending_notices(limit)
             ]
         delivered = 0
         for notice in notices:
@@ -129,47 +119,27 @@ class Notifier:
     async def status(self, notice: Notice) -> tuple[str, int] | None:
         """(status, attempts) of a recorded notice, for operators and tests."""
         async with self.db.unit_of_work(read_only=True) as uow:
-            row = await uow.session.scalar(
-                select(NotificationRow).where(NotificationRow.notice_id == notice.notice_id)
-            )
-            return None if row is None else (row.status, row.attempts)
+            return await uow.repo.notice_status(notice.notice_id)
 
     async def _record(self, notice: Notice) -> tuple[bool, str]:
         async with self.db.unit_of_work() as uow:
-            repo = uow.repo
-            inserted = await uow.session.scalar(
-                repo._insert(NotificationRow)
-                .values(
-                    notice_id=notice.notice_id,
-                    application_id=notice.application_id,
-                    kind=notice.kind,
-                    recipient=notice.recipient,
-                    message=notice.message,
-                    payload=notice.payload,
-                    status=PENDING,
-                    attempts=0,
-                    created_at=datetime.now(UTC),
-                )
-                .on_conflict_do_nothing()
-                .returning(NotificationRow.id)
+            inserted, status = await uow.repo.record_notice(
+                notice.notice_id,
+                application_id=notice.application_id,
+                kind=notice.kind,
+                recipient=notice.recipient,
+                message=notice.message,
+                payload=notice.payload,
             )
-            status = PENDING
-            if inserted is None:
-                status = (
-                    await uow.session.scalar(
-                        select(NotificationRow.status).where(NotificationRow.notice_id == notice.notice_id)
-                    )
-                    or PENDING
-                )
             await uow.commit()
-        if inserted is None:
+        if not inserted:
             log.info(
                 "notice %s for application %s already recorded (%s)",
                 notice.kind,
                 notice.application_id,
                 status,
             )
-        return inserted is not None, status
+        return inserted, status
 
     async def _deliver(self, notice: Notice) -> None:
         assert self.webhook_url is not None
@@ -212,14 +182,6 @@ class Notifier:
         )
 
     async def _mark(self, notice: Notice, tries: int, *, delivered: bool, error: str | None) -> None:
-        values: dict[str, Any] = {"attempts": NotificationRow.attempts + tries, "last_error": error}
-        if delivered:
-            values.update(status=DELIVERED, delivered_at=datetime.now(UTC))
         async with self.db.unit_of_work() as uow:
-            await uow.session.execute(
-                update(NotificationRow)
-                .where(NotificationRow.notice_id == notice.notice_id)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
+            await uow.repo.mark_notice(notice.notice_id, tries, delivered=delivered, error=error)
             await uow.commit()

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from temporalio.client import Client
 
 from adapters.db import Database
-from adapters.temporal_payloads import data_converter
+from adapters.temporal_client import connect
 from api import ipn, renewals
 from api.answers import HealthAnswer
 from api.deps import Services
@@ -31,11 +31,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client = temporal or await Client.connect(
-            settings.temporal_address,
-            namespace=settings.temporal_namespace,
-            data_converter=data_converter(settings),
-        )
+        client = temporal or await connect(settings)
         database = db or Database(settings.database_url)
         app.state.services = Services(settings=settings, temporal=client, db=database)
         try:

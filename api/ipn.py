@@ -18,6 +18,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from adapters import ipn
 from api.answers import IpnAnswer
 from api.deps import ServicesDep
+from domain.allocation import MismatchKind, payment_mismatch
 from domain.models import PaymentReceived
 from workflows import client as renewals
 
@@ -70,10 +71,11 @@ async def payment_ipn(
         payment = ipn.payment_from_params(params)
         async with svc.db.unit_of_work() as uow:
             confirmed = await uow.repo.payment_confirmed(txn_ref)
-            matches = payment.amount == application.amount
-            outcome = (
-                "confirmed" if payment.is_paid and matches and not confirmed else _outcome(payment, matches)
-            )
+            mismatch = payment_mismatch(payment, txn_ref=application.txn_ref, amount=application.amount)
+            # the order was found by its reference, so only the amount or the status can differ;
+            # a failed payment is no reason to answer 04
+            matches = mismatch is None or mismatch.kind is MismatchKind.STATUS
+            outcome = "confirmed" if mismatch is None and not confirmed else _outcome(payment, matches)
             await uow.repo.record_bank_callback(txn_ref, payment, params, outcome)
             await uow.commit()
         if payment.is_paid:

@@ -1,7 +1,7 @@
-"""The application as callers see it, and the decisions the workflow takes on a payment.
+"""The application as callers see it, and the input that starts its workflow.
 
-The workflow owns the application's state; these pure functions hold the rules it applies,
-so the rules are tested without Temporal and the workflow reads like the procedure.
+The workflow owns the application's state; the rules it applies on a payment are in
+`domain.allocation`, so they are tested without Temporal and the workflow reads like the procedure.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from domain.models import (
     Declaration,
     MemberOutcome,
     PaymentInstructions,
-    PaymentReceived,
     Quote,
     Receipt,
 )
@@ -82,18 +81,6 @@ class NoticeView(BaseModel):
     created_at: datetime
     status: Literal["delivered", "pending"]
     delivered_at: datetime | None = None
-
-
-def payment_mismatch(expected_txn_ref: str, expected_amount: int, payment: PaymentReceived) -> str | None:
-    """Why a successful bank payment cannot be allocated to this application, or None if it can.
-
-    The reason is an operator-facing code with amounts only: no personal data.
-    """
-    if payment.txn_ref != expected_txn_ref:
-        return "txn_ref_mismatch"
-    if payment.amount != expected_amount:
-        return f"amount_mismatch: expected {expected_amount}, paid {payment.amount}"
-    return None
 
 
 def vietnam_date(moment: datetime) -> date:

@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from scripts.stack import _http_ok, _rfc3339, task_queue_pollers  # noqa: E402
+from scripts.stack import task_queue_pollers  # noqa: E402
+from scripts.supervisor import http_ok, rfc3339  # noqa: E402
 
 RECENT_SECONDS = 150
 """An idle worker's long poll returns about every 60-70 s and starts again; allow two rounds."""
@@ -33,14 +34,14 @@ def worker_healthy() -> bool:
     now = time.time()
     return any(
         str(p.get("identity", "")).endswith(f"@{host}")
-        and now - _rfc3339(p.get("lastAccessTime", "")) < RECENT_SECONDS
+        and now - rfc3339(p.get("lastAccessTime", "")) < RECENT_SECONDS
         for p in task_queue_pollers(s.temporal_address, s.temporal_namespace, s.temporal_task_queue)
     )
 
 
 def main(argv: list[str]) -> int:
     if len(argv) == 2 and argv[0] == "http":
-        return 0 if _http_ok(argv[1]) else 1
+        return 0 if http_ok(argv[1]) else 1
     if argv == ["worker"]:
         return 0 if worker_healthy() else 1
     print(__doc__, file=sys.stderr)

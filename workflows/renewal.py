@@ -39,12 +39,12 @@ with workflow.unsafe.imports_passed_through():
     from activities.step4_allocation import AllocationActivities
     from activities.step5_result import ResultActivities
     from domain import notices
+    from domain.allocation import payment_mismatch
     from domain.application import (
         NO_ELIGIBLE_MEMBER,
         VERIFICATION_UNAVAILABLE,
         ApplicationView,
         RenewalInput,
-        payment_mismatch,
         vietnam_date,
     )
     from domain.messages import RESIDENCE_MISMATCH
@@ -310,7 +310,8 @@ class HouseholdRenewal:
             if len(self._payments) > self._handled:
                 candidate = self._payments[self._handled]
                 self._handled += 1
-                reason = payment_mismatch(payment.txn_ref, quote.total, candidate)
+                mismatch = payment_mismatch(candidate, txn_ref=payment.txn_ref, amount=quote.total)
+                reason = None if mismatch is None else mismatch.reason
                 if reason is None:
                     reason = await workflow.execute_activity_method(
                         AllocationActivities.reconcile_payment,

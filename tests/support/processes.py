@@ -7,58 +7,64 @@ level crosses a real socket, so these helpers are how a test gets "the registry"
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
+from scripts.supervisor import NotReady, Supervised, free_port, http_status, spawn, wait_until
+
+__all__ = [
+    "ROOT",
+    "ServiceProcess",
+    "free_port",
+    "start_bank",
+    "start_registry",
+    "start_service",
+    "wait_for_http",
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 """The repository root: the working directory of every started process."""
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port nothing listens on right now (the OS picks it; a tiny race with other starters remains)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for_http(
     url: str, *, timeout: float = 20.0, process: subprocess.Popen[bytes] | None = None, expect: int = 200
 ) -> None:
     """Poll `url` until it answers `expect`; fail fast if `process` dies while we wait."""
-    deadline = time.monotonic() + timeout
-    last: str = "no answer"
-    while time.monotonic() < deadline:
+    try:
+        wait_until(
+            lambda: http_status(url, timeout=1.0) == expect,
+            timeout=timeout,
+            what=f"answering {expect} at {url}",
+            process=process,
+            interval=0.05,
+        )
+    except NotReady as exc:
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"process exited with {process.returncode} before {url} answered")
-        try:
-            response = httpx.get(url, timeout=1.0)
-            if response.status_code == expect:
-                return
-            last = f"HTTP {response.status_code}"
-        except httpx.HTTPError as exc:
-            last = type(exc).__name__
-        time.sleep(0.05)
-    raise TimeoutError(f"{url} did not answer {expect} within {timeout:.0f}s (last: {last})")
+            raise RuntimeError(f"process {exc}") from None
+        raise TimeoutError(f"{url} did not answer {expect} within {timeout:.0f}s") from None
 
 
 @dataclass
 class ServiceProcess:
-    """One started process; a context manager that always stops it (terminate, then kill)."""
+    """One started service (the supervisor's `Supervised`) and where it listens; stops on exit."""
 
     name: str
     args: list[str]
     port: int
     host: str
-    log_path: Path
-    process: subprocess.Popen[bytes]
+    supervised: Supervised = field(repr=False)
     env: dict[str, str] = field(repr=False, default_factory=dict)
+
+    @property
+    def process(self) -> subprocess.Popen[bytes]:
+        return self.supervised.popen
+
+    @property
+    def log_path(self) -> Path:
+        return self.supervised.log_path
 
     @property
     def base_url(self) -> str:
@@ -69,23 +75,13 @@ class ServiceProcess:
 
     @property
     def running(self) -> bool:
-        return self.process.poll() is None
+        return self.supervised.running
 
     def stop(self, timeout: float = 10.0) -> int | None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout)
-        return self.process.returncode
+        return self.supervised.stop(timeout)
 
     def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
+        return self.supervised.log_tail(lines)
 
     def __enter__(self) -> ServiceProcess:
         return self
@@ -108,7 +104,7 @@ def start_service(
 ) -> ServiceProcess:
     """Start `args` (argv[0] may be "python" for this interpreter) and wait for its health URL.
 
-    Output goes to a log file, not a pipe: a pipe nobody reads fills up and freezes the child.
+    Started, watched and stopped by the project's one supervisor (scripts/supervisor.py).
     """
     argv = [sys.executable if args[0] == "python" else args[0], *args[1:]]
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
@@ -116,14 +112,11 @@ def start_service(
     log_dir = log_dir or ROOT / "var" / "test-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}-{port}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            argv, cwd=cwd, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    service = ServiceProcess(name, argv, port, host, log_path, process, dict(env or {}))
+    supervised = spawn(name, argv, log_path=log_path, env=full_env, cwd=cwd, append=False)
+    service = ServiceProcess(name, argv, port, host, supervised, dict(env or {}))
     if health_path is not None:
         try:
-            wait_for_http(service.url(health_path), timeout=timeout, process=process)
+            wait_for_http(service.url(health_path), timeout=timeout, process=supervised.popen)
         except BaseException as exc:
             service.stop()
             raise RuntimeError(

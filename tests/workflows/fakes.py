@@ -2,12 +2,12 @@
 
 They let the workflow tests drive every branch (deadline, cancel, mismatch, duplicates) on
 the time-skipping server, and count the writes so a test can prove nothing ran twice.
-The fee engine and the validity rules are the real domain functions.
+The fee engine, the allocation (validity, revenue, receipt) and the verification code are
+the production domain functions; only storage is in memory.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,20 +29,17 @@ from activities.inputs import (
     ResultNotices,
 )
 from activities.step3_payment import txn_ref_for
+from domain.allocation import CardValidity, issue_receipt, plan_allocation
 from domain.application import RenewalInput, vietnam_date
 from domain.fees import QuoteInput, compute_quote
 from domain.models import (
-    Allocation,
     IneligibilityReason,
     MemberCheck,
     PaymentInstructions,
     Quote,
     Receipt,
-    ReceiptLine,
 )
 from domain.validation import DeclarationInvalid, validate_declaration
-from domain.validity import renewal_period
-from domain.words import amount_in_words
 
 
 @dataclass
@@ -142,53 +139,33 @@ class FakeBackend:
 
         @activity.defn(name="allocate")
         async def allocate(request: AllocateInput) -> AllocateResult:
+            """The production rules (`domain.allocation`) over in-memory cards; a replay returns the first receipt."""
             backend.calls["allocate"] += 1
             paid_on = vietnam_date(request.payment.pay_date)
-            allocations = []
-            lines = []
-            for line in request.lines:
-                start, end = renewal_period(backend.current_valid_to, paid_on, line.months)
-                allocations.append(
-                    Allocation(
-                        card_number=line.card_number,
-                        bhxh_number=line.bhxh_number,
-                        office_code=line.office_code,
-                        amount=line.amount,
-                        old_valid_to=backend.current_valid_to,
-                        valid_from=start,
-                        valid_to=end,
-                    )
+            cards = {
+                line.bhxh_number: CardValidity(
+                    bhxh_number=line.bhxh_number,
+                    office_code=line.office_code,
+                    valid_from=None,
+                    valid_to=backend.current_valid_to,
                 )
-                lines.append(
-                    ReceiptLine(
-                        card_number=line.card_number,
-                        full_name=line.member_name,
-                        months=line.months,
-                        valid_from=start,
-                        valid_to=end,
-                        amount=line.amount,
-                    )
-                )
-            total = sum(line.amount for line in request.lines)
-            receipt = backend.receipts.setdefault(
-                request.application_id,
-                Receipt(
+                for line in request.lines
+            }
+            plan = plan_allocation(
+                request.lines, cards, household_code=request.household_code, payment_date=paid_on
+            )
+            receipt = backend.receipts.get(request.application_id)
+            if receipt is None:
+                receipt = backend.receipts[request.application_id] = issue_receipt(
+                    plan,
+                    application_id=request.application_id,
                     series=request.receipt_series,
                     number=len(backend.receipts) + 1,
-                    year=paid_on.year,
                     issued_on=paid_on,
                     payer_name=request.payer_name,
-                    lines=lines,
-                    total=total,
-                    total_in_words=amount_in_words(total),
-                    txn_ref=request.payment.txn_ref,
-                    bank_tran_no=request.payment.bank_tran_no,
-                    verification_code=hashlib.sha256(request.application_id.encode())
-                    .hexdigest()[:12]
-                    .upper(),
-                ),
-            )
-            return AllocateResult(receipt=receipt, allocations=allocations)
+                    payment=request.payment,
+                )
+            return AllocateResult(receipt=receipt, allocations=plan.allocations)
 
         @activity.defn(name="notify_participants")
         async def notify_participants(request: ResultNotices) -> int:

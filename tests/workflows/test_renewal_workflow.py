@@ -15,6 +15,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from domain.allocation import verification_code
 from domain.application import VERIFICATION_UNAVAILABLE, ApplicationView, RenewalInput
 from domain.messages import RESIDENCE_MISMATCH
 from domain.models import ApplicationStatus, Declaration, PaymentReceived
@@ -146,6 +147,12 @@ async def test_full_renewal_allocates_once_and_completes(env: WorkflowEnvironmen
 
     assert final.status == ApplicationStatus.COMPLETED
     assert final.receipt is not None and final.receipt.total == view.quote.total
+    # the fake allocates with the production rules: the receipt is the one the database would issue
+    receipt = final.receipt
+    assert receipt.verification_code == verification_code(
+        req.application_id, receipt.series, receipt.year, receipt.number
+    )
+    assert [line.amount for line in receipt.lines] == [line.amount for line in view.quote.lines]
     assert [m.result for m in final.members] == ["renewed"] * 3
     assert final.members[0].valid_from is not None and final.members[0].valid_from.isoformat() == "2027-01-01"
     assert backend.calls["allocate"] == 1
