@@ -16,7 +16,7 @@ WORKDIR /app
 # too: migrations/ and data/ are read from there, and `python -m` finds /app first.
 COPY . .
 RUN pip install -c constraints.txt . \
- && mkdir -p /data /app/var \
+ && mkdir -p /data /app/var/receipt-signing \
  && chown -R bhyt:bhyt /data /app/var
 
 USER bhyt

@@ -31,6 +31,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/allocation.py
 	$(BIN)/python bench/renewals.py
+	$(BIN)/python bench/receipts.py
 
 clean:
 	rm -rf $(VENV) var

@@ -46,6 +46,25 @@ class Settings(BaseSettings):
     """ISO 8601 duration in the environment, e.g. PT24H."""
     bhyt_receipt_series: str = "BH26"
 
+    # The e-receipt (issue 15): who collects, how the document is signed, who may look it up
+    bhyt_receipt_template: str = "01BLP0-001"
+    """Ký hiệu mẫu biên lai (NĐ 123/2020 Điều 32); the default is a local placeholder."""
+    bhyt_receipt_issuer_name: str = "BẢO HIỂM XÃ HỘI VIỆT NAM"
+    bhyt_receipt_issuer_address: str = "Số 7 Tràng Thi, Hoàn Kiếm, Hà Nội"
+    bhyt_receipt_issuer_tax_code: str = "0000000000"
+    """Mã số thuế of the collecting unit; the default is a local placeholder."""
+    bhyt_receipt_fee_name: str = "Tiền đóng bảo hiểm y tế hộ gia đình"
+    bhyt_receipt_cert_file: Path | None = None
+    """PEM certificate that signs receipt PDFs; default `var/receipt-signing/cert.pem`."""
+    bhyt_receipt_key_file: Path | None = None
+    """Its PEM private key; default `var/receipt-signing/key.pem`."""
+    bhyt_receipt_key_password: str | None = None
+    bhyt_receipt_self_signed: bool = True
+    """Create a local self-signed certificate when the files are missing (local runs only:
+    production sets this to false and mounts the insurer's certificate)."""
+    bhyt_receipt_lookups_per_minute: int = 30
+    """Public receipt lookups (`GET /receipts/{code}`) allowed per client address and minute."""
+
     # Outside systems
     registry_url: str = "http://127.0.0.1:8101"
     registry_api_key: str = "dev-registry-key"
@@ -57,6 +76,15 @@ class Settings(BaseSettings):
     # Worker tuning
     worker_max_concurrent_activities: int = 100
     worker_max_concurrent_workflow_tasks: int = 100
+
+
+def receipt_signing_files(settings: Settings) -> tuple[Path, Path]:
+    """The certificate and key that sign receipts, with their local defaults under var/."""
+    folder = VAR / "receipt-signing"
+    return (
+        settings.bhyt_receipt_cert_file or folder / "cert.pem",
+        settings.bhyt_receipt_key_file or folder / "key.pem",
+    )
 
 
 @lru_cache

@@ -166,6 +166,17 @@ async def wait_for(
         await asyncio.sleep(0.5)
 
 
+async def public_receipt_link(settings: Settings, application_id: str) -> str:
+    """The receipt's public lookup URL (the one its QR code holds), as the portal API gives it."""
+    async with httpx.AsyncClient(base_url=settings.bhyt_public_url, timeout=30) as api:
+        response = await api.get(
+            f"/api/v1/renewals/{application_id}/receipt",
+            headers={"Authorization": f"Bearer {settings.bhyt_api_token}"},
+        )
+        response.raise_for_status()
+        return response.json()["lookup_url"]
+
+
 async def demo(settings: Settings) -> int:
     """Declare the demo household, pay through the bank simulator, print the receipt and the UI link."""
     print(f"1. declaring {DEMO_DECLARATION.relative_to(ROOT)}")
@@ -186,7 +197,10 @@ async def demo(settings: Settings) -> int:
     print("3. result")
     _print_view(final)
     base = settings.bhyt_public_url.rstrip("/")
-    print(f"receipt:     {base}/api/v1/renewals/{view.application_id}/receipt?format=html")
+    print(f"receipt:     {base}/api/v1/renewals/{view.application_id}/receipt?format=html (portal token)")
+    if final.receipt is not None:
+        lookup = await public_receipt_link(settings, view.application_id)
+        print(f"lookup:      {lookup}  (public: open it in a browser; ?format=pdf for the signed PDF)")
     print(
         f"Temporal UI: {settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}/workflows/{workflow_id(view.application_id)}"
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from domain.models import Receipt
+
 
 class ErrorAnswer(BaseModel):
     """401, 404, 409, 413, 503: what went wrong, in words (never with personal data)."""
@@ -48,3 +50,11 @@ class HealthAnswer(BaseModel):
 UNAUTHORIZED = {401: {"model": ErrorAnswer, "description": "missing or invalid bearer token"}}
 NOT_FOUND = {404: {"model": ErrorAnswer, "description": "unknown application"}}
 INVALID = {422: {"model": InvalidAnswer, "description": "invalid input: one entry per bad field"}}
+
+
+class ReceiptAnswer(Receipt):
+    """The receipt as JSON, with how anyone holding it can look it up (issue 15)."""
+
+    public_code: str = Field(description="the code printed on the receipt and in its QR code")
+    lookup_url: str
+    refunded: bool

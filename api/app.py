@@ -14,7 +14,7 @@ from temporalio.client import Client
 
 from adapters.db import Database
 from adapters.temporal_client import connect
-from api import ipn, renewals
+from api import ipn, public_receipts, renewals
 from api.answers import HealthAnswer
 from api.deps import Services
 from config import Settings, get_settings
@@ -48,6 +48,7 @@ def create_app(
     )
     app.include_router(renewals.router)
     app.include_router(ipn.router)
+    app.include_router(public_receipts.router)
 
     def openapi() -> dict:
         """The declaration body is parsed by the domain (for field-named errors without echoed

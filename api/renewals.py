@@ -9,17 +9,19 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request, status
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from api.answers import INVALID, NOT_FOUND, UNAUTHORIZED, ConflictAnswer, ErrorAnswer
+from adapters.db.receipt_lookup import receipt_by_application
+from api.answers import INVALID, NOT_FOUND, UNAUTHORIZED, ConflictAnswer, ErrorAnswer, ReceiptAnswer
 from api.body import TOO_LARGE, BodyNotJson, read_json
 from api.deps import PortalCaller, ServicesDep
+from api.receipt_documents import pdf_filename, receipt_document, receipt_signer, signed_pdf
 from api.receipt_page import render_receipt
 from domain.application import ApplicationView, NoticeView, RenewalInput, vietnam_date
 from domain.eligibility import person_keys, same_person_pairs
 from domain.identifiers import CardRef, parse_card_number
-from domain.models import ApplicationStatus, Declaration, Receipt
+from domain.models import ApplicationStatus, Declaration
 from domain.validation import DeclarationInvalid, FieldError, duplicate_person_error, parse_declaration
 from workflows import client as renewals
 
@@ -85,7 +87,10 @@ def _view(view: ApplicationView, code: int = status.HTTP_200_OK) -> JSONResponse
     operation_id="declareRenewal",
     summary="Declare a household renewal (steps 1–2) and get the quote or the rejection",
     responses={
-        202: {"model": ApplicationView, "description": "accepted; verification still running: follow with GET"},
+        202: {
+            "model": ApplicationView,
+            "description": "accepted; verification still running: follow with GET",
+        },
         409: {
             "model": ConflictAnswer,
             "description": "the household already has an application in progress (its id is given), "
@@ -237,27 +242,49 @@ async def cancel_renewal(application_id: str, svc: ServicesDep) -> JSONResponse:
 
 @router.get(
     "/{application_id}/receipt",
-    response_model=Receipt,
+    response_model=ReceiptAnswer,
     operation_id="getReceipt",
-    summary="The receipt (biên lai thu tiền); ?format=html for a printable page",
+    summary="The receipt (biên lai thu tiền); ?format=html for a printable page, ?format=pdf for the signed e-receipt",
     responses={
-        200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "the receipt"},
+        200: {
+            "content": {
+                "text/html": {"schema": {"type": "string"}},
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            },
+            "description": "the receipt",
+        },
         404: {"model": ErrorAnswer, "description": "unknown application, or no receipt issued yet"},
         **INVALID,
     },
 )
 async def get_receipt(
     application_id: str,
+    request: Request,
     svc: ServicesDep,
-    format: Annotated[str, Query(pattern="^(json|html)$")] = "json",
+    format: Annotated[str, Query(pattern="^(json|html|pdf)$")] = "json",
 ) -> Any:
     async with svc.db.unit_of_work(read_only=True) as uow:
-        receipt = await uow.repo.get_receipt(application_id)
-    if receipt is None:
+        stored = await receipt_by_application(uow, application_id)
+    if stored is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no receipt issued for this application")
+    doc = receipt_document(stored, svc.settings)
+    if format == "pdf":
+        pdf = await signed_pdf(doc, receipt_signer(request))
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="{pdf_filename(doc)}"'},
+        )
     if format == "html":
-        return HTMLResponse(render_receipt(receipt, application_id))
-    return JSONResponse(content=receipt.model_dump(mode="json"))
+        return HTMLResponse(render_receipt(doc, pdf_url="?format=pdf", application_id=application_id))
+    return JSONResponse(
+        content={
+            **stored.receipt.model_dump(mode="json"),
+            "public_code": stored.public_code,
+            "lookup_url": doc.lookup_url,
+            "refunded": stored.refunded,
+        }
+    )
 
 
 @router.get(

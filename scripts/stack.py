@@ -212,6 +212,9 @@ class Stack:
             bank_url=f"http://{LOCALHOST}:{p.bank}",
             bank_port=p.bank,
         )
+        # receipt signing: this stack's own local certificate unless one is configured
+        values["bhyt_receipt_cert_file"] = values.get("bhyt_receipt_cert_file") or str(self.receipt_cert_file)
+        values["bhyt_receipt_key_file"] = values.get("bhyt_receipt_key_file") or str(self.receipt_key_file)
         env = {k.upper(): str(v) for k, v in values.items() if v is not None}
         env.update(self.extra_env)
         return env
@@ -237,6 +240,14 @@ class Stack:
             registry=self.env["REGISTRY_URL"],
             bank=self.env["BANK_URL"],
         )
+
+    @property
+    def receipt_cert_file(self) -> Path:
+        return self.var_dir / "receipt-signing" / "cert.pem"
+
+    @property
+    def receipt_key_file(self) -> Path:
+        return self.var_dir / "receipt-signing" / "key.pem"
 
     @property
     def seed_marker(self) -> Path:
@@ -267,6 +278,7 @@ class Stack:
         self.var_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._check_ports()
+        self._ensure_receipt_certificate()
         _running.add(self)
         try:
             self._start_temporal()
@@ -309,6 +321,17 @@ class Stack:
             self.stop()
             raise
         return self
+
+    def _ensure_receipt_certificate(self) -> None:
+        """First start: a local self-signed certificate for receipt PDFs (production mounts a real one)."""
+        from adapters.receipt_signing import ensure_self_signed
+
+        if self.settings.bhyt_receipt_self_signed and ensure_self_signed(
+            Path(self.env["BHYT_RECEIPT_CERT_FILE"]), Path(self.env["BHYT_RECEIPT_KEY_FILE"])
+        ):
+            self._progress(
+                f"  receipt   signing certificate created (self-signed): {self.env['BHYT_RECEIPT_CERT_FILE']}"
+            )
 
     def _check_ports(self) -> None:
         busy = [f"{name} {port}" for name, port in self.ports.named().items() if port_in_use(port)]

@@ -11,6 +11,8 @@ aware (SQLite has no time zones, so `UTCDateTime` restores them).
 
 from __future__ import annotations
 
+import base64
+import secrets
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -274,6 +276,12 @@ class ReceiptCounterRow(Base):
     last_number: Mapped[int] = mapped_column(Integer)
 
 
+def new_public_code() -> str:
+    """160 random bits in base32 (32 characters, A–Z and 2–7): not guessable, and easy to read
+    off paper (no 0/O or 1/I to confuse)."""
+    return base64.b32encode(secrets.token_bytes(20)).decode()
+
+
 class ReceiptRow(Base):
     __tablename__ = "receipts"
 
@@ -290,6 +298,11 @@ class ReceiptRow(Base):
     txn_ref: Mapped[str] = mapped_column(String(64))
     bank_tran_no: Mapped[str] = mapped_column(String(64))
     verification_code: Mapped[str] = mapped_column(String(32), unique=True)
+    public_code: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_code)
+    """The long random code of the public lookup (`GET /receipts/{code}`), drawn when the receipt
+    is issued; unlike `verification_code` it cannot be derived from anything else."""
+    refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """Set when the payment was refunded: the receipt then says so (ĐÃ HOÀN TIỀN)."""
 
     __table_args__ = (UniqueConstraint("series", "year", "number"),)
 

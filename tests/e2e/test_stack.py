@@ -35,6 +35,7 @@ from domain.models import Declaration
 from domain.reconciliation import Finding
 from domain.validity import renewal_period
 from scripts.stack import Stack
+from starter import public_receipt_link
 from tests.temporal_support import CONVERTER
 from workflows import client as renewals
 from workflows.contract import workflow_id
@@ -215,6 +216,19 @@ async def test_full_renewal_to_receipt(
     page = await api.get(f"/api/v1/renewals/{view['application_id']}/receipt", params={"format": "html"})
     assert page.status_code == 200 and "BIÊN LAI THU TIỀN" in page.text
     assert receipt["total_in_words"] in page.text and receipt["total_in_words"].endswith("đồng")
+    # the public lookup (what `starter.py demo` prints): no token, card numbers masked, signed PDF
+    lookup = await public_receipt_link(stack.settings, view["application_id"])
+    assert lookup == receipt["lookup_url"] and lookup.startswith(f"{stack.urls.api}/receipts/")
+    async with httpx.AsyncClient(timeout=60) as anyone:
+        public = await anyone.get(lookup)
+        public_pdf = await anyone.get(lookup, params={"format": "pdf"})
+    assert public.status_code == 200 and receipt["payer_name"] in public.text
+    assert all(card not in public.text for card in cards)
+    assert (
+        public_pdf.headers["content-type"] == "application/pdf"
+        and b"/ETSI.CAdES.detached" in public_pdf.content
+    )
+    assert (stack.var_dir / "receipt-signing" / "cert.pem").exists()  # created on first start
 
     async with db.unit_of_work(read_only=True) as uow:
         outbox = (

@@ -82,4 +82,4 @@ async def test_every_route_has_an_operation_id_and_a_response_model(api: Portal)
     ipn = spec["paths"]["/api/v1/payments/ipn"]["get"]
     assert {p["name"] for p in ipn["parameters"]} >= {"vnp_TxnRef", "vnp_SecureHash", "vnp_Amount"}
     receipt = spec["paths"]["/api/v1/renewals/{application_id}/receipt"]["get"]["responses"]["200"]["content"]
-    assert receipt["application/json"]["schema"] == {"$ref": "#/components/schemas/Receipt"}
+    assert receipt["application/json"]["schema"] == {"$ref": "#/components/schemas/ReceiptAnswer"}
