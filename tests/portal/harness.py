@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -78,9 +78,24 @@ class Portal:
     db: Database
     env: WorkflowEnvironment
     task_queue: str
+    started: set[str] = field(default_factory=set)
 
     async def declare(self, body: Any, **headers: str) -> httpx.Response:
-        return await self.http.post("/api/v1/renewals", json=body, headers={**AUTH, **headers})
+        response = await self.http.post("/api/v1/renewals", json=body, headers={**AUTH, **headers})
+        self.note(response)
+        return response
+
+    def note(self, response: httpx.Response) -> None:
+        """Remember the runs a response started, so the harness ends them with the test."""
+        if response.status_code in (201, 202):
+            self.started.add(response.json()["application_id"])
+
+    async def end_open_runs(self) -> None:
+        for application_id in self.started:
+            try:
+                await renewals.handle(self.env.client, application_id).terminate("test over")
+            except Exception:  # noqa: BLE001 - already closed
+                pass
 
     async def get(self, path: str) -> httpx.Response:
         return await self.http.get(f"/api/v1/renewals{path}", headers=AUTH)
@@ -160,8 +175,10 @@ async def portal(
         Worker(env.client, task_queue=task_queue, workflows=[HouseholdRenewal], activities=activities),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http,
     ):
+        running = Portal(http=http, db=db, env=env, task_queue=task_queue)
         try:
-            yield Portal(http=http, db=db, env=env, task_queue=task_queue)
+            yield running
         finally:
+            await running.end_open_runs()
             await registry.aclose()
             await db.dispose()
