@@ -23,7 +23,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from domain.messages import RENEWAL_SUCCESS
-from domain.names import MAX_NAME_LENGTH, NameError_, clean_name
+from domain.names import MAX_NAME_LENGTH, InvalidName, clean_name
 from domain.relations import Relation, clean_relation_text, parse_relation
 
 MAX_MEMBERS = 20
@@ -37,7 +37,7 @@ def _clean_name(value: str) -> str:
     """Names arrive from many keyboards: NFC, single spaces, nothing invisible (domain.names)."""
     try:
         return clean_name(value)
-    except NameError_ as exc:
+    except InvalidName as exc:
         raise PydanticCustomError(exc.kind, str(exc)) from None
 
 

@@ -43,7 +43,7 @@ symbols, emoji and other punctuation are not."""
 _LOOKALIKES = str.maketrans({"\u00d0": "\u0110", "\u00f0": "\u0111"})
 
 
-class NameError_(ValueError):
+class InvalidName(ValueError):
     """A name that cannot be accepted; `kind` is the error type reported to the portal."""
 
     def __init__(self, kind: str, message: str) -> None:
@@ -67,21 +67,21 @@ def _problem(char: str) -> tuple[str, str] | None:
 
 
 def clean_name(value: str) -> str:
-    """The name as stored: NFC, single spaces; NameError_ says what is wrong, never the value.
+    """The name as stored: NFC, single spaces; InvalidName says what is wrong, never the value.
 
     Characters are judged before spaces are collapsed, so a control that Python counts as
     white space (U+0085, U+001C…) is refused rather than silently turned into a space."""
     for char in value:
         problem = _problem(char)
         if problem is not None:
-            raise NameError_(*problem)
+            raise InvalidName(*problem)
     cleaned = " ".join(unicodedata.normalize("NFC", value).split())
     if not cleaned:
-        raise NameError_("name_empty", "must not be empty")
+        raise InvalidName("name_empty", "must not be empty")
     if not any(unicodedata.category(c).startswith("L") for c in cleaned):
-        raise NameError_("name_no_letter", "must contain at least one letter")
+        raise InvalidName("name_no_letter", "must contain at least one letter")
     if len(cleaned) > MAX_NAME_LENGTH:
-        raise NameError_("name_too_long", f"must be at most {MAX_NAME_LENGTH} characters")
+        raise InvalidName("name_too_long", f"must be at most {MAX_NAME_LENGTH} characters")
     return cleaned
 
 
