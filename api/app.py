@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from temporalio.client import Client
 
 from adapters.db import Database
@@ -21,6 +22,13 @@ from config import Settings, get_settings
 from domain.models import Declaration
 
 log = logging.getLogger("bhyt.api")
+
+
+def operation_id(route: APIRoute) -> str:
+    """operationIds fit for generated clients: the route's function name in camelCase
+    (`get_renewal` → `getRenewal`), unless the route names its own."""
+    first, *rest = route.name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
 
 
 def create_app(
@@ -45,6 +53,7 @@ def create_app(
         version="1.0",
         summary="Online renewal of household health-insurance cards (gia hạn thẻ BHYT hộ gia đình)",
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     app.include_router(renewals.router)
     app.include_router(ipn.router)
