@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     bhyt_tmn_code: str = "BHXHDEV1"
     bhyt_payment_deadline: timedelta = timedelta(hours=24)
     """ISO 8601 duration in the environment, e.g. PT24H."""
+    bhyt_payment_margin: timedelta = timedelta(minutes=10)
+    """The bank order expires this long before the run's deadline (ISO 8601, e.g. PT10M), so a
+    payment authorised at the bank's last second reaches the run before the run expires."""
     bhyt_receipt_series: str = "BH26"
 
     # The e-receipt (issue 15): who collects, how the document is signed, who may look it up
@@ -72,6 +75,8 @@ class Settings(BaseSettings):
     bank_url: str = "http://127.0.0.1:8102"
     bank_port: int = 8102
     notify_webhook_url: str | None = None
+    notify_sweep_seconds: float = 2.0
+    """How often the worker delivers the outbox's pending notices to the webhook."""
 
     # Worker tuning
     worker_max_concurrent_activities: int = 100

@@ -4,7 +4,11 @@
     python starter.py status ID          the application as it stands
     python starter.py pay ID [--amount N] [--fail]
                                          ask the bank simulator to pay (the bank then calls our IPN)
-    python starter.py cancel ID          cancel an application awaiting payment (or in review)
+    python starter.py cancel ID          cancel an application awaiting payment
+    python starter.py review ID (--accept TRANSACTION | --refund-and-cancel)
+                                         an operator's decision on an application in payment review
+    python starter.py refund ID          refund every paid transaction of a closed application that is
+                                         not allocated (money that arrived after its run ended)
     python starter.py seed FILE          load a DESIGN §6 data file into the registry and the BHXH database
     python starter.py reconcile [--date YYYY-MM-DD]
                                          the bank's statement of the day against our records (exit 1 if
@@ -33,6 +37,7 @@ from adapters.temporal_client import connect
 from config import ROOT, Settings, get_settings
 from domain.application import VIETNAM_TZ, ApplicationView, RenewalInput, vietnam_date
 from domain.models import ApplicationStatus
+from domain.payments import ReviewDecision
 from domain.reconciliation import BankLine, Report, reconcile
 from domain.validation import DeclarationInvalid, parse_declaration
 from workflows import client as renewals
@@ -64,6 +69,11 @@ def _print_view(view: ApplicationView) -> None:
         print(f"  pay at {view.payment.pay_url}")
     if view.review_reason:
         print(f"  payment review: {view.review_reason}")
+    for p in view.payments:
+        print(
+            f"  payment {p.transaction}: {p.amount:,} đồng — {p.outcome.value}"
+            + (f" ({p.reason})" if p.reason else "")
+        )
     if view.receipt:
         print(f"  receipt {view.receipt.label}, verification code {view.receipt.verification_code}")
 
@@ -80,6 +90,7 @@ async def declare(settings: Settings, path: Path, application_id: str | None = N
         declaration=declaration,
         submitted_at=now,
         payment_deadline_seconds=int(settings.bhyt_payment_deadline.total_seconds()),
+        payment_margin_seconds=int(settings.bhyt_payment_margin.total_seconds()),
         receipt_series=settings.bhyt_receipt_series,
     )
     client = await connect(settings)
@@ -104,6 +115,46 @@ async def pay(settings: Settings, application_id: str, amount: int | None, succe
 async def cancel(settings: Settings, application_id: str) -> None:
     await status(settings, application_id)
     await renewals.signal_cancel(await connect(settings), application_id)
+
+
+async def review(settings: Settings, application_id: str, decision: ReviewDecision) -> ApplicationView:
+    """The `resolve_review` update: the run answers once it acted, or refuses naming the field."""
+    from temporalio.client import WorkflowUpdateFailedError
+
+    await status(settings, application_id)
+    try:
+        return await renewals.resolve_review(await connect(settings), application_id, decision)
+    except WorkflowUpdateFailedError as err:
+        raise SystemExit(f"decision refused: {getattr(err.cause, 'message', err.cause)}") from None
+
+
+async def refund(settings: Settings, application_id: str) -> list[tuple[str, str]]:
+    """Refund what the records hold for a closed application whose run has ended: each paid
+    transaction not allocated and not refunded. A run still open refunds by itself."""
+    from temporalio.client import WorkflowExecutionStatus
+
+    from activities.step3_payment import refund_transaction
+    from adapters.db.payments import REFUNDED, payment_of
+
+    view = await status(settings, application_id)
+    desc = await renewals.handle(await connect(settings), application_id).describe()
+    if desc.status == WorkflowExecutionStatus.RUNNING or view.payment is None:
+        raise SystemExit(f"application {application_id} is {view.status.value}: its run decides (see review)")
+    db = Database(settings.database_url)
+    done = []
+    try:
+        async with db.unit_of_work(read_only=True) as uow:
+            rows = await uow.repo.payments_of(view.payment.txn_ref)
+        owed = [payment_of(r) for r in rows if r.allocated_at is None and r.refund_status != REFUNDED]
+        async with BankGatewayClient(
+            settings.bank_url, settings.bhyt_tmn_code, secret=settings.bhyt_ipn_secret
+        ) as bank:
+            for payment in owed:
+                result = await refund_transaction(db, bank, application_id, payment, "operator")
+                done.append((payment.transaction_no, result.detail))
+    finally:
+        await db.dispose()
+    return done
 
 
 async def seed(settings: Settings, path: Path) -> None:
@@ -223,6 +274,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fail", action="store_true", help="a failed payment")
     p = commands.add_parser("cancel", help="cancel an application awaiting payment")
     p.add_argument("id")
+    p = commands.add_parser("review", help="an operator's decision on a payment review")
+    p.add_argument("id")
+    decision = p.add_mutually_exclusive_group(required=True)
+    decision.add_argument(
+        "--accept", metavar="TRANSACTION", help="allocate this transaction (vnp_TransactionNo)"
+    )
+    decision.add_argument("--refund-and-cancel", action="store_true", help="refund every payment and cancel")
+    p.add_argument("--operator", default="operator", help="who decides (an operator id, not a name)")
+    p = commands.add_parser("refund", help="refund the unallocated payments of a closed application")
+    p.add_argument("id")
     p = commands.add_parser("seed", help="load a DESIGN §6 data file into both sides")
     p.add_argument("file", type=Path, nargs="?", default=DEMO_DATA)
     p = commands.add_parser("reconcile", help="the bank's statement of a day against our records")
@@ -241,6 +302,16 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "cancel":
         asyncio.run(cancel(settings, args.id))
         print(f"cancel sent to application {args.id}")
+    elif args.command == "review":
+        chosen = (
+            ReviewDecision(action="accept", transaction=args.accept, operator=args.operator)
+            if args.accept
+            else ReviewDecision(action="refund_and_cancel", operator=args.operator)
+        )
+        _print_view(asyncio.run(review(settings, args.id, chosen)))
+    elif args.command == "refund":
+        for transaction, detail in asyncio.run(refund(settings, args.id)):
+            print(f"transaction {transaction}: {detail}")
     elif args.command == "seed":
         asyncio.run(seed(settings, args.file))
     elif args.command == "reconcile":

@@ -57,16 +57,20 @@ def build_activities(
         verification.check_participation,
         verification.compute_quote,
         payment.open_payment,
+        payment.settle_order,
+        payment.refund_payment,
         allocation.reconcile_payment,
         allocation.allocate,
+        allocation.read_allocation,
         result.notify_participants,
         notify.send_notice,
     ]
 
 
 async def redeliver_notices(notifier: Notifier, stop: asyncio.Event, every: float = 60.0) -> None:
-    """Notices whose webhook failed past their activity's retries stay pending in the outbox:
-    deliver them when the portal is back, so no notice is lost."""
+    """The outbox's only deliverer: activities write notices, this sweep posts them to the
+    webhook; pending ones wait for the portal to come back, so no notice is lost and none
+    holds up a run. A notice the webhook refused (4xx) is marked rejected and left alone."""
     while not stop.is_set():
         try:
             await asyncio.wait_for(stop.wait(), timeout=every)
@@ -86,7 +90,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event, client: Client | N
         stack.push_async_callback(db.dispose)
         registry = RegistryClient(settings.registry_url, settings.registry_api_key)
         stack.push_async_callback(registry.aclose)
-        bank = BankGatewayClient(settings.bank_url, settings.bhyt_tmn_code)
+        bank = BankGatewayClient(settings.bank_url, settings.bhyt_tmn_code, secret=settings.bhyt_ipn_secret)
         stack.push_async_callback(bank.aclose)
         notifier = Notifier(db, settings.notify_webhook_url or None)
         worker = Worker(
@@ -100,7 +104,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event, client: Client | N
         )
         async with worker:
             log.info("worker polling task queue %s", settings.temporal_task_queue)
-            redeliver = asyncio.create_task(redeliver_notices(notifier, stop))
+            redeliver = asyncio.create_task(
+                redeliver_notices(notifier, stop, every=settings.notify_sweep_seconds)
+            )
             await stop.wait()
             log.info("worker stopping")
             await redeliver

@@ -101,3 +101,29 @@ class ResultNotices(_Input):
     application_id: str
     receipt_label: str
     allocations: list[Allocation]
+
+
+class SettleOrder(_Input):
+    """Void the bank order (no more payments) and ask the bank what was paid (querydr)."""
+
+    application_id: str
+    txn_ref: str
+
+
+class RefundInput(_Input):
+    application_id: str
+    payment: PaymentReceived
+    reason: str
+
+
+class RefundResult(_Input):
+    refunded: bool
+    detail: str
+    """The bank's answer code and message, or why it was not sent (codes only)."""
+
+
+class CommittedAllocation(_Input):
+    """An allocation found committed in the records, with the transaction it used."""
+
+    result: AllocateResult
+    transaction: str

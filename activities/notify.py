@@ -14,8 +14,9 @@ class NotificationActivities:
 
     @activity.defn(name="send_notice")
     async def send_notice(self, request: NoticeRequest) -> bool:
-        """Idempotent per (application, kind, recipient): a retry never sends twice."""
-        return await self._notifier.send(
+        """Writes the outbox only (one short database write); the worker's sweeper delivers.
+        Idempotent per (application, kind, recipient): a retry never records twice."""
+        return await self._notifier.record(
             Notice(
                 application_id=request.application_id,
                 kind=request.kind,

@@ -11,10 +11,13 @@ from datetime import UTC, datetime
 from temporalio import activity
 
 from activities.errors import BANK_REJECTED, business_error
-from activities.inputs import OpenPayment
-from adapters.bank import BankGatewayClient, BankRejected
+from activities.inputs import OpenPayment, RefundInput, RefundResult, SettleOrder
+from adapters import vnpay_api
+from adapters.bank import BankGatewayClient, BankOrderNotFound, BankRejected
 from adapters.db import Database
-from domain.models import ApplicationStatus, PaymentInstructions
+from adapters.db.payments import REFUNDED
+from domain.models import ApplicationStatus, PaymentInstructions, PaymentReceived
+from domain.payments import refund_request_id
 
 
 def txn_ref_for(application_id: str) -> str:
@@ -70,3 +73,85 @@ class PaymentActivities:
             deadline=request.deadline,
             merchant_code=self._merchant_code,
         )
+
+    @activity.defn(name="settle_order")
+    async def settle_order(self, request: SettleOrder) -> list[PaymentReceived]:
+        """Void the order (the bank takes no more money for it), then ask the bank (querydr)
+        whether it was paid: a payment whose callback is late or lost is returned, and recorded."""
+        async with self._db.unit_of_work(read_only=True) as uow:
+            record = await uow.repo.get_application(request.application_id)
+        opened = (record.updated_at or record.created_at) if record else None
+        try:
+            await self._bank.void_order(request.txn_ref)
+            answer = await self._bank.query_order(request.txn_ref, created_at=opened or datetime.now(UTC))
+        except BankOrderNotFound:
+            return []  # the bank never had the order: nothing was paid
+        except BankRejected as exc:
+            raise business_error(BANK_REJECTED, f"bank refused void/query: {exc}") from None
+        if not answer.paid or answer.amount is None or answer.pay_date is None:
+            return []
+        payment = PaymentReceived(
+            txn_ref=request.txn_ref,
+            amount=answer.amount,
+            bank_code=answer.bank_code,
+            bank_tran_no=answer.bank_tran_no,
+            transaction_no=answer.transaction_no,
+            pay_date=answer.pay_date,
+            response_code=vnpay_api.OK,
+            transaction_status=vnpay_api.PAID,
+        )
+        async with self._db.unit_of_work() as uow:
+            await uow.repo.record_bank_callback(request.txn_ref, payment, {"source": "querydr"}, "querydr")
+            await uow.commit()
+        return [payment]
+
+    @activity.defn(name="refund_payment")
+    async def refund_payment(self, request: RefundInput) -> RefundResult:
+        """Full refund of one transaction that is not allocated, through the bank's refund API."""
+        result = await refund_transaction(
+            self._db, self._bank, request.application_id, request.payment, request.reason
+        )
+        activity.logger.info("refund for application %s: %s", request.application_id, result.detail)
+        return result
+
+
+async def refund_transaction(
+    db: Database, bank: BankGatewayClient, application_id: str, payment: PaymentReceived, reason: str
+) -> RefundResult:
+    """The one way money goes back (the workflow's activity and the operator's `starter.py refund`).
+
+    Idempotent: the transaction is claimed first under a row lock (step 4 then refuses it, and an
+    allocated one is never refunded), and the request id is derived from the transaction, so a
+    retry is the same request to the bank and never a second refund."""
+    request_id = refund_request_id(payment)
+    async with db.unit_of_work() as uow:
+        claim = await uow.repo.claim_refund(payment, application_id, request_id)
+        await uow.commit()
+    if claim == "allocated":
+        return RefundResult(refunded=False, detail="allocated: not refunded")
+    if claim == "refunded":
+        return RefundResult(refunded=True, detail="already refunded")
+    try:
+        answer = await bank.refund(
+            request_id=request_id,
+            txn_ref=payment.txn_ref,
+            transaction_no=payment.transaction_no,
+            amount=payment.amount,
+            transaction_date=payment.pay_date,
+            reason=reason,
+        )
+        code, refund_no = answer.response_code, answer.refund_transaction_no
+    except BankRejected as exc:
+        code, refund_no = f"rejected {exc.status_code}", ""
+    # 94: the bank already refunded this transaction (an earlier request): the money went back
+    refunded = code in (vnpay_api.OK, vnpay_api.ALREADY_REQUESTED)
+    async with db.unit_of_work() as uow:
+        await uow.repo.mark_refund(
+            payment,
+            status=REFUNDED if refunded else f"refused:{code}"[:32],
+            request_id=request_id,
+            refund_transaction_no=refund_no or None,
+            application_id=application_id,
+        )
+        await uow.commit()
+    return RefundResult(refunded=refunded, detail=f"bank answer {code}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.errors import APPLICATION_NOT_FOUND, business_error
-from activities.inputs import AllocateInput, AllocateResult, ReconcileInput
+from activities.inputs import AllocateInput, AllocateResult, CommittedAllocation, ReconcileInput
 from adapters.bank import BankGatewayClient, BankOrderNotFound
 from adapters.db import AllocationRequest, Database
 from domain.allocation import BankOrder, BankTransaction, payment_mismatch
@@ -57,3 +57,16 @@ class AllocationActivities:
             )
         )
         return AllocateResult(receipt=result.receipt, allocations=result.allocations)
+
+    @activity.defn(name="read_allocation")
+    async def read_allocation(self, application_id: str) -> CommittedAllocation | None:
+        """Whether step 4 committed for this application after all (its answer may have been lost),
+        and with which transaction: re-read before an operator's cancel closes the application."""
+        async with self._db.unit_of_work(read_only=True) as uow:
+            result = await uow.repo.get_allocation(application_id)
+            key = await uow.repo.allocated_payment_key(application_id)
+        if result is None or key is None:
+            return None
+        return CommittedAllocation(
+            result=AllocateResult(receipt=result.receipt, allocations=result.allocations), transaction=key
+        )

@@ -18,7 +18,7 @@ class ResultActivities:
         """One success notice per renewed card, with the prescribed message; returns how many were new."""
         sent = 0
         for allocation in request.allocations:
-            created = await self._notifier.send(
+            created = await self._notifier.record(
                 Notice(
                     application_id=request.application_id,
                     kind="renewed",

@@ -15,12 +15,14 @@ The money itself arrives on the other path: the gateway's signed IPN to our call
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import httpx
 
+from adapters import ipn, vnpay_api
 from adapters.http_client import JsonServiceClient, ServiceError, path_segment
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,34 @@ class PaymentOrder:
     status: str
 
 
+@dataclass(frozen=True)
+class OrderQuery:
+    """VNPay querydr's answer: the order's payment as the bank holds it."""
+
+    response_code: str
+    transaction_status: str
+    transaction_no: str
+    amount: int | None
+    bank_code: str
+    bank_tran_no: str
+    pay_date: datetime | None
+
+    @property
+    def paid(self) -> bool:
+        return self.response_code == vnpay_api.OK and self.transaction_status == vnpay_api.PAID
+
+
+@dataclass(frozen=True)
+class RefundAnswer:
+    response_code: str
+    message: str
+    refund_transaction_no: str
+
+    @property
+    def refunded(self) -> bool:
+        return self.response_code == vnpay_api.OK
+
+
 class BankGatewayClient(JsonServiceClient):
     service = "bank"
     peer = "the gateway"
@@ -62,11 +92,13 @@ class BankGatewayClient(JsonServiceClient):
         base_url: str,
         tmn_code: str,
         *,
+        secret: str | None = None,
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         super().__init__(base_url, headers={}, timeout=timeout, transport=transport)
         self.tmn_code = tmn_code
+        self.secret = secret
 
     async def create_order(
         self,
@@ -114,6 +146,102 @@ class BankGatewayClient(JsonServiceClient):
     async def statement(self, day: date) -> list[dict[str, Any]]:
         data = await self._call("statement", "GET", "/api/v1/statement", params={"date": day.isoformat()})
         return list(data["transactions"])
+
+    async def statement_refunds(self, day: date) -> list[dict[str, Any]]:
+        """The refunds the bank made that day (they are on its statement too)."""
+        data = await self._call("statement", "GET", "/api/v1/statement", params={"date": day.isoformat()})
+        return list(data.get("refunds", []))
+
+    async def void_order(self, txn_ref: str) -> str:
+        """Close an unpaid order at the bank; returns its status (`voided`, or `paid` if too late).
+        Idempotent. Raises BankOrderNotFound for an order the bank does not know."""
+        data = await self._call("void_order", "POST", f"/api/v1/orders/{path_segment(txn_ref)}/void")
+        return str(data["status"])
+
+    async def query_order(self, txn_ref: str, *, created_at: datetime) -> OrderQuery:
+        """VNPay querydr: the order's payment. `created_at` is when the order was opened
+        (vnp_TransactionDate). Raises BankOrderNotFound (91) or BankRejected (other codes)."""
+        data = await self._merchant_api(
+            "querydr",
+            {
+                "vnp_TxnRef": txn_ref,
+                "vnp_TransactionDate": ipn.format_pay_date(created_at),
+                "vnp_OrderInfo": f"Truy van {txn_ref}",
+            },
+        )
+        amount = data.get("vnp_Amount")
+        pay_date = data.get("vnp_PayDate")
+        return OrderQuery(
+            response_code=data["vnp_ResponseCode"],
+            transaction_status=data.get("vnp_TransactionStatus", ""),
+            transaction_no=data.get("vnp_TransactionNo", ""),
+            amount=ipn.amount_from_vnp(amount) if amount else None,
+            bank_code=data.get("vnp_BankCode", ""),
+            bank_tran_no=data.get("vnp_BankTranNo", ""),
+            pay_date=ipn.parse_pay_date(pay_date) if pay_date else None,
+        )
+
+    async def refund(
+        self,
+        *,
+        request_id: str,
+        txn_ref: str,
+        transaction_no: str,
+        amount: int,
+        transaction_date: datetime,
+        reason: str,
+    ) -> RefundAnswer:
+        """VNPay refund, full (vnp_TransactionType 02), of one transaction. `request_id` must be
+        stable for one refund: the bank answers a repeated request id with its first answer."""
+        data = await self._merchant_api(
+            "refund",
+            {
+                "vnp_RequestId": request_id,
+                "vnp_TransactionType": vnpay_api.FULL_REFUND,
+                "vnp_TxnRef": txn_ref,
+                "vnp_Amount": ipn.amount_to_vnp(amount),
+                "vnp_TransactionNo": transaction_no,
+                "vnp_TransactionDate": ipn.format_pay_date(transaction_date),
+                "vnp_CreateBy": "bhyt-renewal",
+                "vnp_OrderInfo": f"Hoan tien {txn_ref} {reason}"[:255],
+            },
+            not_found_ok=True,
+        )
+        return RefundAnswer(
+            response_code=data["vnp_ResponseCode"],
+            message=str(data.get("vnp_Message", ""))[:200],
+            refund_transaction_no=data.get("vnp_TransactionNo", ""),
+        )
+
+    async def _merchant_api(
+        self, command: str, values: dict[str, str], *, not_found_ok: bool = False
+    ) -> dict[str, str]:
+        if not self.secret:
+            raise ValueError("the bank client needs the merchant secret for querydr/refund")
+        body = {
+            "vnp_RequestId": secrets.token_hex(12),
+            "vnp_Version": vnpay_api.VERSION,
+            "vnp_Command": command,
+            "vnp_TmnCode": self.tmn_code,
+            "vnp_CreateDate": ipn.format_pay_date(datetime.now(ipn.GMT7)),
+            "vnp_IpAddr": "127.0.0.1",
+            **values,
+        }
+        signed = vnpay_api.signed(body, vnpay_api.request_fields(command), self.secret)
+        data = await self._call(command, "POST", vnpay_api.PATH, json=signed)
+        answer = {k: str(v) for k, v in data.items()}
+        if not vnpay_api.verify(answer, vnpay_api.response_fields(command), self.secret):
+            raise BankUnavailable(f"bank {command}: answer checksum invalid", operation=command)
+        code = answer.get("vnp_ResponseCode", "")
+        if code == vnpay_api.NOT_FOUND and not not_found_ok:
+            raise BankOrderNotFound(f"bank {command}: order not found", operation=command, status_code=200)
+        if code in (vnpay_api.INVALID_CHECKSUM, vnpay_api.INVALID_FORMAT):
+            raise BankRejected(
+                f"bank {command}: {code} {answer.get('vnp_Message', '')}"[:200], operation=command
+            )
+        if code == "99":
+            raise BankUnavailable(f"bank {command}: 99", operation=command)
+        return answer
 
     def _rejected(self, operation: str, response: httpx.Response) -> BankError:
         status = response.status_code

@@ -22,11 +22,11 @@ from typing import Any
 import httpx
 
 from adapters.db import Database
-from adapters.db.outbox import DELIVERED, PENDING
+from adapters.db.outbox import DELIVERED, PENDING, REJECTED
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DELIVERED", "KINDS", "PENDING", "Notice", "NotificationDeliveryError", "Notifier"]
+__all__ = ["DELIVERED", "KINDS", "PENDING", "REJECTED", "Notice", "NotificationDeliveryError", "Notifier"]
 
 KINDS = frozenset({"payment_due", "rejected", "expired", "cancelled", "payment_review", "renewed"})
 """The notices the procedure sends; `renewed` goes to each participant (recipient = card number)."""
@@ -86,6 +86,14 @@ class Notifier:
         self.attempts = max(1, attempts)
         self.backoff_seconds = backoff_seconds
         self.timeout_seconds = timeout_seconds
+
+    async def record(self, notice: Notice) -> bool:
+        """Write the notice to the outbox only (what the activities do); True the first time.
+
+        Delivery is the worker's sweeper (`retry_pending`), so a webhook outage never holds up
+        a run, and money is never waiting on a notice."""
+        created, _status = await self._record(notice)
+        return created
 
     async def send(self, notice: Notice) -> bool:
         """Record the notice and deliver it; True only the first time this notice is recorded.
@@ -162,7 +170,7 @@ class Notifier:
                     return
                 error = f"HTTP {response.status_code}"
                 if not _retryable_status(response.status_code):
-                    await self._mark(notice, tries, delivered=False, error=error)
+                    await self._mark(notice, tries, delivered=False, error=error, rejected=True)
                     log.warning(
                         "notice %s for application %s refused: %s", notice.kind, notice.application_id, error
                     )
@@ -181,7 +189,11 @@ class Notifier:
             f"webhook did not take notice {notice.kind} of application {notice.application_id}: {error}"
         )
 
-    async def _mark(self, notice: Notice, tries: int, *, delivered: bool, error: str | None) -> None:
+    async def _mark(
+        self, notice: Notice, tries: int, *, delivered: bool, error: str | None, rejected: bool = False
+    ) -> None:
         async with self.db.unit_of_work() as uow:
-            await uow.repo.mark_notice(notice.notice_id, tries, delivered=delivered, error=error)
+            await uow.repo.mark_notice(
+                notice.notice_id, tries, delivered=delivered, error=error, rejected=rejected
+            )
             await uow.commit()

@@ -20,6 +20,7 @@ from api.answers import HealthAnswer
 from api.deps import Services
 from config import Settings, get_settings
 from domain.models import Declaration
+from domain.payments import ReviewDecision
 
 log = logging.getLogger("bhyt.api")
 
@@ -68,6 +69,7 @@ def create_app(
             schemas = spec.setdefault("components", {}).setdefault("schemas", {})
             schemas.update(declaration.pop("$defs", {}))
             schemas["Declaration"] = declaration
+            schemas["ReviewDecision"] = ReviewDecision.model_json_schema(ref_template="#/components/schemas/{model}")
             app.openapi_schema = spec
         return app.openapi_schema
 

@@ -5,6 +5,13 @@ Checks run in VNPay's order — signature (97), order (01), amount (04), already
 found its order reaches a workflow. Every accepted callback is recorded for audit before the
 signal, and the "already confirmed" answer signals again: a signal lost in a crash between
 the two is re-delivered by the bank's retry, and the workflow ignores true duplicates.
+
+Answers tell the truth (issue 10): money for an application that has closed (expired,
+cancelled, rejected) is recorded with the outcome `closed_application` (refund due) and
+answered 02, as VNPay expects for an order that is no longer payable; a second payment of a
+paid order is `second_payment` (refund due), also 02. A callback whose transaction identity is
+on record with other content is not the same payment: it is kept in `bank_payment_conflicts`,
+logged for an operator, and answered 99 — never silently acknowledged.
 """
 
 from __future__ import annotations
@@ -19,7 +26,8 @@ from adapters import ipn
 from api.answers import IpnAnswer
 from api.deps import ServicesDep
 from domain.allocation import MismatchKind, payment_mismatch
-from domain.models import PaymentReceived
+from domain.models import ApplicationStatus, PaymentReceived
+from domain.payments import same_content
 from workflows import client as renewals
 
 log = logging.getLogger("bhyt.ipn")
@@ -69,21 +77,37 @@ async def payment_ipn(
             log.warning("ipn rejected: order not found")
             return _answer("01", "Order not found")
         payment = ipn.payment_from_params(params)
+        closed = application.status in CLOSED
         async with svc.db.unit_of_work() as uow:
+            recorded = await uow.repo.recorded_payment(payment)
+            if recorded is not None and not same_content(recorded, payment):
+                await uow.repo.record_payment_conflict(payment, params)
+                await uow.commit()
+                log.error(
+                    "ipn conflict: transaction of order %s reported again with other content; operator needed",
+                    txn_ref,
+                )
+                return _answer("99", "Transaction already recorded with other content")
             confirmed = await uow.repo.payment_confirmed(txn_ref)
             mismatch = payment_mismatch(payment, txn_ref=application.txn_ref, amount=application.amount)
             # the order was found by its reference, so only the amount or the status can differ;
             # a failed payment is no reason to answer 04
             matches = mismatch is None or mismatch.kind is MismatchKind.STATUS
-            outcome = "confirmed" if mismatch is None and not confirmed else _outcome(payment, matches)
+            # a payment on record already (a repeat, or one we learnt of by querydr) is not a second one
+            outcome = _outcome(
+                payment, matches=matches, closed=closed, confirmed=confirmed and recorded is None
+            )
             await uow.repo.record_bank_callback(txn_ref, payment, params, outcome)
             await uow.commit()
         if payment.is_paid:
-            await _signal(svc, application.application_id, payment, repeat=confirmed)
+            await _signal(svc, application.application_id, payment, repeat=recorded is not None)
         if not matches:
             log.warning("ipn amount mismatch for application %s", application.application_id)
             return _answer("04", "Invalid amount")
-        if confirmed:
+        if closed and payment.is_paid:
+            log.warning("ipn: payment for closed application %s, refund due", application.application_id)
+            return _answer("02", "Order not payable: application closed, payment to be refunded")
+        if confirmed or (recorded is not None and payment.is_paid):
             return _answer("02", "Order already confirmed")
         return _answer("00", "Confirm Success")
     except Exception:  # noqa: BLE001 - the bank must get an answer; it retries on 99
@@ -91,10 +115,20 @@ async def payment_ipn(
         return _answer("99", "Unknown error")
 
 
-def _outcome(payment: PaymentReceived, matches: bool) -> str:
+CLOSED = frozenset(
+    {ApplicationStatus.EXPIRED.value, ApplicationStatus.CANCELLED.value, ApplicationStatus.REJECTED.value}
+)
+
+
+def _outcome(payment: PaymentReceived, *, matches: bool, closed: bool, confirmed: bool) -> str:
+    """What the callback was, as recorded (`confirmed` only for the payment that pays the order)."""
     if not payment.is_paid:
         return "failed"
-    return "duplicate" if matches else "amount_mismatch"
+    if closed:
+        return "closed_application"
+    if not matches:
+        return "amount_mismatch"
+    return "second_payment" if confirmed else "confirmed"
 
 
 async def _signal(svc: ServicesDep, application_id: str, payment: PaymentReceived, *, repeat: bool) -> None:

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import ValidationError
 
 from adapters.db.receipt_lookup import receipt_by_application
 from api.answers import INVALID, NOT_FOUND, UNAUTHORIZED, ConflictAnswer, ErrorAnswer, ReceiptAnswer
@@ -22,7 +23,14 @@ from domain.application import ApplicationView, NoticeView, RenewalInput, vietna
 from domain.eligibility import person_keys, same_person_pairs
 from domain.identifiers import CardRef, parse_card_number
 from domain.models import ApplicationStatus, Declaration
-from domain.validation import DeclarationInvalid, FieldError, duplicate_person_error, parse_declaration
+from domain.payments import PaymentOutcome, PaymentState, ReviewDecision, recorded_state
+from domain.validation import (
+    DeclarationInvalid,
+    FieldError,
+    duplicate_person_error,
+    field_errors,
+    parse_declaration,
+)
 from workflows import client as renewals
 
 router = APIRouter(
@@ -146,6 +154,7 @@ async def create_renewal(
         declaration=declaration,
         submitted_at=now,
         payment_deadline_seconds=int(svc.settings.bhyt_payment_deadline.total_seconds()),
+        payment_margin_seconds=int(svc.settings.bhyt_payment_margin.total_seconds()),
         receipt_series=svc.settings.bhyt_receipt_series,
     )
     submit = asyncio.ensure_future(
@@ -192,6 +201,35 @@ async def _find(svc: ServicesDep, application_id: str) -> ApplicationView:
     return view
 
 
+async def _with_payments(svc: ServicesDep, view: ApplicationView) -> ApplicationView:
+    """Every paid transaction of the application with its outcome: the run's own view, completed
+    by the records (a refund made by an operator command, money that came after the run ended)."""
+    if view.payment is None:
+        return view
+    async with svc.db.unit_of_work(read_only=True) as uow:
+        rows = await uow.repo.payments_of(view.payment.txn_ref)
+    known = {p.transaction: p for p in view.payments}
+    for row in rows:
+        state = recorded_state(
+            allocated=row.allocated_at is not None,
+            refunded=row.refund_status == "refunded",
+            application_status=view.status.value,
+        )
+        mine = known.get(row.payment_key)
+        if mine is not None and state not in (PaymentState.ALLOCATED, PaymentState.REFUNDED):
+            continue  # the run knows better while it is deciding
+        known[row.payment_key] = PaymentOutcome(
+            transaction=row.payment_key,
+            bank_code=row.bank_code,
+            bank_tran_no=row.bank_tran_no,
+            amount=row.amount,
+            pay_date=row.pay_date,
+            outcome=state,
+            reason=mine.reason if mine else (row.refund_status or row.outcome),
+        )
+    return view.model_copy(update={"payments": list(known.values())})
+
+
 @router.get(
     "/{application_id}",
     response_model=ApplicationView,
@@ -200,7 +238,49 @@ async def _find(svc: ServicesDep, application_id: str) -> ApplicationView:
     responses={**NOT_FOUND},
 )
 async def get_renewal(application_id: str, svc: ServicesDep) -> JSONResponse:
-    return _view(await _find(svc, application_id))
+    """With `payments`: each bank transaction of the application and where its money stands
+    (`allocated`, `processing`, `under_review`, `refund_due`, `refunded`)."""
+    return _view(await _with_payments(svc, await _find(svc, application_id)))
+
+
+@router.post(
+    "/{application_id}/review",
+    response_model=ApplicationView,
+    operation_id="resolveReview",
+    summary="An operator's decision on a payment review: accept a transfer, or refund and cancel",
+    responses={
+        **NOT_FOUND,
+        409: {"model": ErrorAnswer, "description": "the decision does not apply (names the field and why)"},
+        413: {"model": ErrorAnswer, "description": TOO_LARGE},
+        **INVALID,
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReviewDecision"}}},
+        }
+    },
+)
+async def resolve_review(application_id: str, request: Request, svc: ServicesDep) -> JSONResponse:
+    """The body is read after the bearer token was checked, and bounded (api.body)."""
+    from temporalio.client import WorkflowUpdateFailedError
+    from temporalio.service import RPCError
+
+    try:
+        decision = ReviewDecision.model_validate(await read_json(request))
+    except BodyNotJson:
+        return _invalid(DeclarationInvalid([NOT_JSON]))
+    except ValidationError as exc:
+        return _invalid(DeclarationInvalid(field_errors(exc)))
+    await _find(svc, application_id)
+    try:
+        view = await renewals.resolve_review(svc.temporal, application_id, decision)
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        raise HTTPException(status.HTTP_409_CONFLICT, str(getattr(cause, "message", cause))) from None
+    except RPCError as err:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"application not open: {err.message}") from None
+    return _view(await _with_payments(svc, view))
 
 
 CANCELLABLE = {ApplicationStatus.VERIFYING, ApplicationStatus.AWAITING_PAYMENT}

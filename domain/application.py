@@ -19,6 +19,7 @@ from domain.models import (
     Quote,
     Receipt,
 )
+from domain.payments import PaymentOutcome
 
 VIETNAM_TZ = timezone(timedelta(hours=7), "ICT")
 NO_ELIGIBLE_MEMBER = "Không có thành viên nào đủ điều kiện gia hạn thẻ BHYT theo hộ gia đình"
@@ -28,6 +29,9 @@ VERIFICATION_UNAVAILABLE = (
     "đề nghị kê khai lại sau"
 )
 """Rejection when an outside system stays unavailable past the retry window of step 2."""
+DECLARATION_NOT_RECORDED = "Hệ thống tạm thời gián đoạn, chưa ghi nhận được tờ khai; đề nghị kê khai lại sau"
+"""Rejection when the BHXH database stays unavailable past step 1's retry window: try again
+later (the declaration itself was not found invalid)."""
 
 
 def household_in_progress(application_id: str) -> str:
@@ -49,6 +53,9 @@ class RenewalInput(BaseModel):
     submitted_at: datetime
     payment_deadline_seconds: int = Field(gt=0)
     receipt_series: str
+    payment_margin_seconds: int = Field(0, ge=0)
+    """The bank order expires this long before the run's deadline, so a payment authorised at
+    the bank's last second still reaches the run (IPN or order query) before it expires."""
 
 
 class ApplicationView(BaseModel):
@@ -70,6 +77,8 @@ class ApplicationView(BaseModel):
     receipt: Receipt | None = None
     paid_at: datetime | None = None
     ignored_callbacks: int = 0
+    payments: list[PaymentOutcome] = []
+    """Every paid bank transaction of the application, with where its money stands."""
 
 
 class NoticeView(BaseModel):

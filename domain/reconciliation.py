@@ -3,6 +3,17 @@
 Callbacks can be lost, late or wrong, and money can arrive for an application that has
 already closed. Comparing the bank's own statement with what we recorded and allocated finds
 every such case, so no payment is left unseen: each bank transaction ends in one finding.
+
+The invariant it reports by (README, operator section): every bank transaction with money is,
+at every moment, exactly one of
+  - allocated once to its application (`matched`; `amount_differs`/`not_at_bank` are alarms);
+  - being processed by an open run (`in_progress`: the application is verifying, awaiting
+    payment or allocating, which is bounded);
+  - waiting for an operator (`payment_review`);
+  - owed back: `refund_due`, or `refunded` once the bank confirmed the refund.
+So any paid transaction that is not the one allocated to its application, and whose
+application is no longer open or in review, is `refund_due` — whatever the final status
+(completed included: a second payment, or a wrong-amount transfer followed by the right one).
 """
 
 from __future__ import annotations
@@ -21,7 +32,9 @@ class Finding(StrEnum):
     REVIEW = "payment_review"
     """Callback received, an operator must decide (amount or record mismatch)."""
     REFUND_DUE = "refund_due"
-    """Money arrived for an application that had already closed (expired, cancelled, rejected)."""
+    """Money not allocated to its application, which has closed (whatever its status): owed back."""
+    REFUNDED = "refunded"
+    """Money not allocated, and returned to the payer through the bank."""
     NOT_RECEIVED = "not_received"
     """Settled at the bank, but no callback reached us."""
     AMOUNT_DIFFERS = "amount_differs"
@@ -31,7 +44,7 @@ class Finding(StrEnum):
 
     @property
     def needs_attention(self) -> bool:
-        return self not in (Finding.MATCHED, Finding.IN_PROGRESS)
+        return self not in (Finding.MATCHED, Finding.IN_PROGRESS, Finding.REFUNDED)
 
 
 @dataclass(frozen=True)
@@ -47,7 +60,10 @@ class RecordedPayment:
     txn_ref: str
     amount: int
     allocated: bool
+    """This transaction is the one allocated to its application."""
     application_status: str | None
+    refunded: bool = False
+    """The bank confirmed a full refund of this transaction."""
 
 
 @dataclass(frozen=True)
@@ -84,15 +100,20 @@ class Report:
         )
 
 
-CLOSED_UNPAID = {"expired", "cancelled", "rejected"}
+OPEN_STATUSES = frozenset({"verifying", "awaiting_payment", "allocating"})
+"""An open run is still deciding about the money (for a bounded time)."""
+REVIEW_STATUS = "payment_review"
 
 
-def _unallocated(status: str | None) -> Finding:
-    if status in CLOSED_UNPAID:
-        return Finding.REFUND_DUE
-    if status == "payment_review":
+def unallocated_finding(status: str | None, *, refunded: bool) -> Finding:
+    """What a paid transaction that is not allocated to its application is, by the invariant."""
+    if refunded:
+        return Finding.REFUNDED
+    if status in OPEN_STATUSES:
+        return Finding.IN_PROGRESS
+    if status == REVIEW_STATUS:
         return Finding.REVIEW
-    return Finding.IN_PROGRESS
+    return Finding.REFUND_DUE
 
 
 def reconcile(bank: Sequence[BankLine], ours: Sequence[RecordedPayment]) -> Report:
@@ -104,7 +125,7 @@ def reconcile(bank: Sequence[BankLine], ours: Sequence[RecordedPayment]) -> Repo
         if mine is None:
             finding = Finding.NOT_RECEIVED
         elif not mine.allocated:
-            finding = _unallocated(mine.application_status)
+            finding = unallocated_finding(mine.application_status, refunded=mine.refunded)
         elif mine.amount != tx.amount:
             finding = Finding.AMOUNT_DIFFERS
         else:
@@ -113,4 +134,6 @@ def reconcile(bank: Sequence[BankLine], ours: Sequence[RecordedPayment]) -> Repo
     for mine in recorded.values():
         if mine.allocated:
             lines.append(Line(Finding.NOT_AT_BANK, mine.bank_tran_no, mine.txn_ref, None, mine.amount))
+        elif mine.refunded:
+            lines.append(Line(Finding.REFUNDED, mine.bank_tran_no, mine.txn_ref, None, mine.amount))
     return Report(lines)

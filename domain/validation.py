@@ -150,6 +150,11 @@ def validate_declaration(declaration: Declaration, *, today: date) -> None:
         raise DeclarationInvalid(errors)
 
 
+def field_errors(error: ValidationError) -> list[FieldError]:
+    """pydantic's errors as FieldErrors, without the input values."""
+    return _from_pydantic(error)
+
+
 def _from_pydantic(error: ValidationError) -> list[FieldError]:
     return [
         FieldError(tuple(e["loc"]), e["msg"], e["type"])

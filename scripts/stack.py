@@ -283,36 +283,8 @@ class Stack:
         try:
             self._start_temporal()
             self._run_once("migrate", [self.python, "-m", "scripts.migrate"], timeout=180)
-            self._start_http(
-                "registry",
-                [
-                    self.python,
-                    "-m",
-                    "simulators.registry",
-                    "--host",
-                    LOCALHOST,
-                    "--port",
-                    str(self.ports.registry),
-                    "--db",
-                    str(self.var_dir / "registry.db"),
-                ],
-                self.urls.registry + "/health",
-            )
-            self._start_http(
-                "bank",
-                [
-                    self.python,
-                    "-m",
-                    "simulators.bank",
-                    "--host",
-                    LOCALHOST,
-                    "--port",
-                    str(self.ports.bank),
-                    "--db",
-                    str(self.var_dir / "bank.db"),
-                ],
-                self.urls.bank + "/health",
-            )
+            self._start_simulator("registry")
+            self._start_simulator("bank")
             if seed:
                 self._seed_once(DEMO_DATA if seed is True else Path(seed))
             self._start_worker()
@@ -432,6 +404,12 @@ class Stack:
         self._run_once("seed", [self.python, "starter.py", "seed", str(data_file)], timeout=180)
         self.seed_marker.write_text(f"{data_file}\n{datetime.now().isoformat(timespec='seconds')}\n")
 
+    def _start_simulator(self, name: str) -> None:
+        port = self.ports.registry if name == "registry" else self.ports.bank
+        cmd = [self.python, "-m", f"simulators.{name}", "--host", LOCALHOST, "--port", str(port),
+               "--db", str(self.var_dir / f"{name}.db")]  # fmt: skip
+        self._start_http(name, cmd, f"{getattr(self.urls, name)}/health")
+
     def _start_http(self, name: str, cmd: list[str], health_url: str) -> None:
         proc = self._spawn(name, cmd)
         self._wait(proc, lambda: http_ok(health_url), 60, f"healthy at {health_url}")
@@ -464,6 +442,21 @@ class Stack:
     def start_worker(self) -> None:
         """Start a (replacement) worker and wait until it polls the task queue."""
         self._start_worker()
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one component (`temporal`, `registry`, `bank`, `worker`), as a crash would."""
+        for proc in [p for p in self._procs if p.name == name]:
+            proc.kill()
+            self._procs.remove(proc)
+
+    def restart(self, name: str) -> None:
+        """Start a component killed by `kill` again, on its port and with its data, and wait for it."""
+        if name == "temporal":
+            self._start_temporal()
+        elif name == "worker":
+            self._start_worker()
+        else:
+            self._start_simulator(name)
 
     def log_path(self, name: str) -> Path:
         return self.log_dir / f"{name}.log"

@@ -18,6 +18,7 @@ from temporalio.common import (
 
 from domain.application import ApplicationView, RenewalInput
 from domain.models import ApplicationStatus, PaymentReceived
+from domain.payments import ReviewDecision
 from workflows.contract import (
     QUERY_STATUS,
     SA_APPLICATION_ID,
@@ -26,6 +27,7 @@ from workflows.contract import (
     SIGNAL_PAYMENT_RECEIVED,
     TASK_QUEUE,
     UPDATE_QUOTE,
+    UPDATE_RESOLVE_REVIEW,
     WORKFLOW_TYPE,
     workflow_id,
 )
@@ -92,3 +94,11 @@ async def signal_payment(client: Client, application_id: str, payment: PaymentRe
 
 async def signal_cancel(client: Client, application_id: str) -> None:
     await handle(client, application_id).signal(SIGNAL_CANCEL)
+
+
+async def resolve_review(client: Client, application_id: str, decision: ReviewDecision) -> ApplicationView:
+    """The operator's decision on a payment review; raises WorkflowUpdateFailedError naming the
+    field when the validator refuses it (wrong status, unknown transaction, wrong amount)."""
+    return await handle(client, application_id).execute_update(
+        UPDATE_RESOLVE_REVIEW, decision, result_type=ApplicationView
+    )

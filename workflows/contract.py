@@ -15,6 +15,9 @@ SIGNAL_CANCEL = "cancel"
 QUERY_STATUS = "status"
 UPDATE_QUOTE = "quote"
 """Update that returns once steps 1–2 are done: the quote, or the rejection (update-with-start)."""
+UPDATE_RESOLVE_REVIEW = "resolve_review"
+"""Update carrying an operator's decision on a payment review (accept a transfer, or refund and
+cancel); its validator refuses a decision that does not apply, naming the field."""
 
 
 def workflow_id(application_id: str) -> str:

@@ -6,6 +6,16 @@ step 3 waits for the bank's `payment_received` signal until the deadline or a `c
 step 4 reconciles and allocates; step 5 tells each participant. Every branch ends by closing
 the application in the BHXH records, which frees its cards.
 
+Money (issue 10): every paid transaction the run hears of (signal, or the bank's order query
+at the deadline) ends allocated, under an operator's review, or refunded by the run before it
+ends — including payments that arrive while it closes. Once money has arrived no activity
+has a schedule-to-close cut-off: outages are retried with capped backoff (the pending
+activity and its attempts show in the UI), never a failed run. A review is resolved only by
+the `resolve_review` update; a `cancel` acts only before any payment was accepted.
+
+Changing this code: see "Changing the workflow" in the README (`workflow.patched`, replayed
+histories in tests/workflows/histories).
+
 Determinism: time comes from `workflow.now()`, all I/O from activities. What operators see
 (search attributes, failure messages) holds codes and amounts only, never personal data.
 """
@@ -19,7 +29,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.errors import NON_RETRYABLE
+    from activities.errors import DECLARATION_INVALID, NON_RETRYABLE
     from activities.inputs import (
         AllocateInput,
         AllocateResult,
@@ -29,8 +39,11 @@ with workflow.unsafe.imports_passed_through():
         ParticipationInput,
         QuoteRequest,
         ReconcileInput,
+        RefundInput,
+        RefundResult,
         ResidenceInput,
         ResultNotices,
+        SettleOrder,
     )
     from activities.notify import NotificationActivities
     from activities.step1_declaration import DeclarationActivities
@@ -41,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import notices
     from domain.allocation import payment_mismatch
     from domain.application import (
+        DECLARATION_NOT_RECORDED,
         NO_ELIGIBLE_MEMBER,
         VERIFICATION_UNAVAILABLE,
         ApplicationView,
@@ -56,6 +70,13 @@ with workflow.unsafe.imports_passed_through():
         PaymentReceived,
         Quote,
     )
+    from domain.payments import (
+        PaymentState,
+        ReviewDecision,
+        outcome_of,
+        same_content,
+        transaction_key,
+    )
     from workflows.contract import (
         QUERY_STATUS,
         SA_APPLICATION_ID,
@@ -66,25 +87,28 @@ with workflow.unsafe.imports_passed_through():
         SIGNAL_CANCEL,
         SIGNAL_PAYMENT_RECEIVED,
         UPDATE_QUOTE,
+        UPDATE_RESOLVE_REVIEW,
         WORKFLOW_TYPE,
     )
 
 # Retry policies by what the activity calls. Business answers are non-retryable by type;
-# outages (database, registry, bank, webhook) are retried with backoff until the schedule ends.
+# outages (database, registry, bank) are retried with backoff.
 OUTAGE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=1),
     non_retryable_error_types=NON_RETRYABLE,
 )
+UNTIL_DONE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+    non_retryable_error_types=NON_RETRYABLE,
+)
 DATABASE = dict(
+    # before any money: past the window the declarant is told to try again later
     start_to_close_timeout=timedelta(seconds=30),
     schedule_to_close_timeout=timedelta(hours=1),
-    retry_policy=OUTAGE_RETRY,
-)
-CLOSING = dict(
-    # the final status and the freed cards must reach the records: retry until the database answers
-    start_to_close_timeout=timedelta(seconds=30),
     retry_policy=OUTAGE_RETRY,
 )
 REGISTRY = dict(
@@ -93,27 +117,30 @@ REGISTRY = dict(
     retry_policy=OUTAGE_RETRY,
 )
 BANK = dict(
+    # opening the order: before any money, so a long outage rejects with "try again later"
     start_to_close_timeout=timedelta(seconds=30),
     schedule_to_close_timeout=timedelta(minutes=30),
     retry_policy=OUTAGE_RETRY,
 )
-ALLOCATION = dict(
-    # money has been received: keep trying for a day rather than lose the allocation
+UNTIL_DONE = dict(
+    # money may have arrived, or the final status must reach the records: no schedule-to-close
+    # cut-off, capped backoff; the pending activity and its attempt count show in the UI
     start_to_close_timeout=timedelta(seconds=60),
-    schedule_to_close_timeout=timedelta(days=1),
-    retry_policy=OUTAGE_RETRY,
+    retry_policy=UNTIL_DONE_RETRY,
 )
 NOTICE = dict(
+    # one short write to the outbox; delivery to the webhook is the worker's sweeper
     start_to_close_timeout=timedelta(seconds=30),
-    schedule_to_close_timeout=timedelta(days=1),
+    schedule_to_close_timeout=timedelta(hours=1),
     retry_policy=OUTAGE_RETRY,
 )
 
-ACCEPTS_CANCEL = (
-    ApplicationStatus.VERIFYING,
-    ApplicationStatus.AWAITING_PAYMENT,
-    ApplicationStatus.PAYMENT_REVIEW,
-)
+CANCELLABLE = (ApplicationStatus.VERIFYING, ApplicationStatus.AWAITING_PAYMENT)
+"""A `cancel` acts only before money was accepted; a review is resolved by `resolve_review`."""
+
+
+class _Cancelled(Exception):
+    """Raised inside step 2 when a cancel arrived: the application ends before any order."""
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
@@ -131,24 +158,26 @@ class HouseholdRenewal:
                 for m in request.declaration.members
             ],
         )
-        self._payments: list[PaymentReceived] = []
+        self._payments: list[PaymentReceived] = []  # every paid transaction heard of, in order
         self._handled = 0  # payments already looked at by step 3
-        self._seen_transactions: set[str] = set()
+        self._seen: dict[str, PaymentReceived] = {}
+        self._accepting = True  # step 3 may still allocate a new payment
+        self._allocated: str | None = None  # the transaction allocated to this application
         self._cancel_requested = False
+        self._decision: ReviewDecision | None = None
+        self._deadline = request.submitted_at
+        self._refund_attempted: set[str] = set()
 
     # ---- the procedure -------------------------------------------------------------------
 
     @workflow.run
     async def run(self, request: RenewalInput) -> ApplicationView:
-        try:
-            await self._run()
-        finally:
-            await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._run()
+        await self._refund_unallocated()
         return self._view
 
     async def _run(self) -> None:
         request = self._request
-        application_id = request.application_id
 
         # Step 1 — kê khai
         try:
@@ -159,11 +188,16 @@ class HouseholdRenewal:
                 **DATABASE,
             )
         except ActivityError as err:
-            return await self._reject(f"Tờ khai không hợp lệ ({_cause(err)})")
+            if _error_type(err) == DECLARATION_INVALID:
+                return await self._reject(f"Tờ khai không hợp lệ ({_cause(err)})")
+            workflow.logger.warning("declaration not recorded: %s", _cause(err))
+            return await self._reject(DECLARATION_NOT_RECORDED)
 
         # Step 2 — xác thực & tính tiền (and the payment order of step 3)
         try:
             quoted = await self._verify_and_quote()
+        except _Cancelled:
+            return await self._close(ApplicationStatus.CANCELLED)
         except ActivityError as err:
             # an outside system stayed down past the retry window: the declarant may declare again
             workflow.logger.warning("verification failed: %s", _cause(err))
@@ -189,21 +223,17 @@ class HouseholdRenewal:
             return
 
         # Step 4 — phân bổ (a refusal by the records sends the money to an operator, never lost)
-        self._set_status(ApplicationStatus.ALLOCATING)
-        try:
-            result = await self._allocate(household_code, quote, paid)
-        except ActivityError as err:
-            await self._to_review(f"allocation_refused: {_cause(err)}")
-            await workflow.wait_condition(lambda: self._cancel_requested)
-            return await self._close(ApplicationStatus.CANCELLED)
+        result = await self._allocate_or_review(household_code, quote, paid)
+        if result is None:
+            return
         self._record_allocation(result)
 
-        # Step 5 — trả kết quả (the cards are already extended: a notice outage must not undo that)
+        # Step 5 — trả kết quả (the outbox only: delivery is the worker's sweeper)
         try:
             await workflow.execute_activity_method(
                 ResultActivities.notify_participants,
                 ResultNotices(
-                    application_id=application_id,
+                    application_id=request.application_id,
                     receipt_label=result.receipt.label,
                     allocations=result.allocations,
                 ),
@@ -211,11 +241,13 @@ class HouseholdRenewal:
                 **NOTICE,
             )
         except ActivityError as err:
-            workflow.logger.warning("participant notices not delivered: %s", _cause(err))
+            workflow.logger.warning("participant notices not recorded: %s", _cause(err))
         await self._close(ApplicationStatus.COMPLETED)
 
     async def _verify_and_quote(self) -> tuple[str, Quote, PaymentInstructions] | None:
-        """Steps 2a–2c and the payment order; None when the application was rejected."""
+        """Steps 2a–2c and the payment order; None when the application was rejected.
+
+        A cancel that arrived meanwhile ends the application before the order is opened."""
         # Step 2a — residence in the National Population Database
         residence = await workflow.execute_activity_method(
             VerificationActivities.verify_residence,
@@ -228,6 +260,7 @@ class HouseholdRenewal:
             summary="step 2a: verify residence",
             **REGISTRY,
         )
+        self._stop_if_cancelled()
         if residence.household_code is None:
             # a person twice, an unverified head or the household's open application; else residence
             self._view.open_application_id = residence.open_application_id
@@ -245,6 +278,7 @@ class HouseholdRenewal:
             **REGISTRY,
         )
         self._record_checks(checks)
+        self._stop_if_cancelled()
         if not any(c.eligible for c in checks):
             await self._reject(NO_ELIGIBLE_MEMBER)
             return None
@@ -263,97 +297,229 @@ class HouseholdRenewal:
             summary="step 2c: compute quote",
             **DATABASE,
         )
-        deadline = workflow.now() + timedelta(seconds=self._request.payment_deadline_seconds)
+        self._stop_if_cancelled()
+        # the bank order expires a margin before the run's own deadline (see RenewalInput)
+        self._deadline = workflow.now() + timedelta(seconds=self._request.payment_deadline_seconds)
+        margin = min(self._request.payment_margin_seconds, self._request.payment_deadline_seconds // 2)
         payment = await workflow.execute_activity_method(
             PaymentActivities.open_payment,
             OpenPayment(
                 application_id=self._request.application_id,
                 household_code=residence.household_code,
                 quote=quote,
-                deadline=deadline,
+                deadline=self._deadline - timedelta(seconds=margin),
             ),
             summary="step 3: open payment order",
             **BANK,
         )
         return residence.household_code, quote, payment
 
-    async def _allocate(self, household_code: str, quote: Quote, paid: PaymentReceived) -> AllocateResult:
-        return await workflow.execute_activity_method(
-            AllocationActivities.allocate,
-            AllocateInput(
-                application_id=self._request.application_id,
-                household_code=household_code,
-                payer_name=self._request.declaration.head.full_name,
-                receipt_series=self._request.receipt_series,
-                payment=paid,
-                lines=quote.lines,
-            ),
-            summary="step 4: allocate and extend cards",
-            **ALLOCATION,
-        )
+    def _stop_if_cancelled(self) -> None:
+        if self._cancel_requested:
+            raise _Cancelled()
 
     async def _await_payment(self, quote: Quote, payment: PaymentInstructions) -> PaymentReceived | None:
         """Step 3's loop. Returns the payment to allocate, or None once the application has ended."""
         while True:
-            ready = lambda: len(self._payments) > self._handled or self._cancel_requested  # noqa: E731
             if self._view.status == ApplicationStatus.AWAITING_PAYMENT:
-                remaining = payment.deadline - workflow.now()
+                ready = lambda: self._has_new_payment() or self._cancel_requested  # noqa: E731
+                remaining = self._deadline - workflow.now()
                 try:
                     await workflow.wait_condition(ready, timeout=max(remaining, timedelta(seconds=1)))
                 except TimeoutError:
+                    # before expiring, ask the bank (void, then querydr): a payment it took completes
+                    await self._settle_at_bank(payment)
+                    if self._has_new_payment():
+                        continue
+                    self._accepting = False
                     await self._close(ApplicationStatus.EXPIRED)
                     await self._notify("expired", notices.expired(payment))
                     return None
-            else:  # payment_review: an operator decides; no deadline
-                await workflow.wait_condition(ready)
+            else:  # payment_review: an operator decides, or a matching transfer arrives; no deadline
+                await workflow.wait_condition(lambda: self._has_new_payment() or self._decision is not None)
 
-            if len(self._payments) > self._handled:
+            if self._has_new_payment():
                 candidate = self._payments[self._handled]
                 self._handled += 1
                 mismatch = payment_mismatch(candidate, txn_ref=payment.txn_ref, amount=quote.total)
                 reason = None if mismatch is None else mismatch.reason
                 if reason is None:
-                    reason = await workflow.execute_activity_method(
-                        AllocationActivities.reconcile_payment,
-                        ReconcileInput(application_id=self._request.application_id, payment=candidate),
-                        summary="step 4: reconcile with the bank",
-                        **BANK,
-                    )
+                    try:
+                        reason = await workflow.execute_activity_method(
+                            AllocationActivities.reconcile_payment,
+                            ReconcileInput(application_id=self._request.application_id, payment=candidate),
+                            summary="step 4: reconcile with the bank",
+                            **UNTIL_DONE,
+                        )
+                    except ActivityError as err:
+                        reason = f"reconcile_refused: {_cause(err)}"
                 if reason is None:
-                    self._view.paid_at = candidate.pay_date
-                    return candidate
+                    return self._chosen(candidate)
+                self._mark(candidate, PaymentState.UNDER_REVIEW, reason)
                 await self._to_review(reason)
                 continue
 
-            # a cancel, and no payment to look at
+            if self._view.status == ApplicationStatus.PAYMENT_REVIEW:
+                decision = self._take_decision()
+                if decision.action == "accept":
+                    return self._chosen(self._seen[decision.transaction or ""])
+                await self._cancel_after_review(payment)
+                return None
+
+            # a cancel before any payment was accepted; the bank may still have taken one
+            self._cancel_requested = False
+            self._accepting = False
+            await self._settle_at_bank(payment)
             await self._close(ApplicationStatus.CANCELLED)
             await self._notify("cancelled", notices.CANCELLED)
             return None
+
+    async def _allocate_or_review(
+        self, household_code: str, quote: Quote, paid: PaymentReceived
+    ) -> AllocateResult | None:
+        """Step 4; a refusal by the records goes to an operator, whose decision is final."""
+        while True:
+            self._set_status(ApplicationStatus.ALLOCATING)
+            try:
+                result = await workflow.execute_activity_method(
+                    AllocationActivities.allocate,
+                    AllocateInput(
+                        application_id=self._request.application_id,
+                        household_code=household_code,
+                        payer_name=self._request.declaration.head.full_name,
+                        receipt_series=self._request.receipt_series,
+                        payment=paid,
+                        lines=quote.lines,
+                    ),
+                    summary="step 4: allocate and extend cards",
+                    **UNTIL_DONE,
+                )
+            except ActivityError as err:
+                reason = f"allocation_refused: {_cause(err)}"
+                self._mark(paid, PaymentState.UNDER_REVIEW, reason)
+                await self._to_review(reason)
+                await workflow.wait_condition(lambda: self._decision is not None)
+                decision = self._take_decision()
+                if decision.action == "accept":
+                    paid = self._chosen(self._seen[decision.transaction or ""])
+                    continue
+                assert self._view.payment is not None
+                committed = await self._cancel_after_review(self._view.payment)
+                return committed
+            self._allocated = transaction_key(paid)
+            self._mark(paid, PaymentState.ALLOCATED)
+            return result
+
+    async def _cancel_after_review(self, payment: PaymentInstructions) -> AllocateResult | None:
+        """refund_and_cancel: re-read the records first — an allocation that did commit (its
+        answer was lost) completes the application instead, and its money stays allocated."""
+        committed = await workflow.execute_activity_method(
+            AllocationActivities.read_allocation,
+            self._request.application_id,
+            summary="review: re-read the allocation",
+            **UNTIL_DONE,
+        )
+        if committed is not None:
+            self._allocated = committed.transaction
+            if committed.transaction in self._seen:
+                self._mark(self._seen[committed.transaction], PaymentState.ALLOCATED)
+            self._set_status(ApplicationStatus.ALLOCATING)
+            return committed.result
+        self._accepting = False
+        await self._settle_at_bank(payment)
+        await self._close(ApplicationStatus.CANCELLED)
+        await self._notify("cancelled", notices.CANCELLED)
+        return None
+
+    async def _settle_at_bank(self, payment: PaymentInstructions) -> None:
+        """Void the order (the bank then refuses to take money for it) and ask the bank what it
+        took (VNPay querydr): a payment whose callback is late is handled like a callback."""
+        try:
+            paid = await workflow.execute_activity_method(
+                PaymentActivities.settle_order,
+                SettleOrder(application_id=self._request.application_id, txn_ref=payment.txn_ref),
+                summary="step 3: void the order and query the bank",
+                **UNTIL_DONE,
+            )
+        except ActivityError as err:  # the bank refused the query: its IPN and reconcile remain
+            workflow.logger.warning("order not settled at the bank: %s", _cause(err))
+            return
+        for found in paid:
+            self._hear(found)
+
+    async def _refund_unallocated(self) -> None:
+        """Before the run ends: every paid transaction that is not the allocated one goes back,
+        including those that arrived while the application closed."""
+        while True:
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            owed = [
+                p
+                for p in self._payments
+                if transaction_key(p) != self._allocated
+                and self._outcome(p) not in (PaymentState.REFUNDED, PaymentState.ALLOCATED)
+                and not self._refund_tried(p)
+            ]
+            if not owed:
+                return
+            for p in owed:
+                self._refund_attempted.add(transaction_key(p))
+                try:
+                    done = await workflow.execute_activity_method(
+                        PaymentActivities.refund_payment,
+                        RefundInput(
+                            application_id=self._request.application_id,
+                            payment=p,
+                            reason=self._view.status.value,
+                        ),
+                        summary="refund a payment not allocated",
+                        **UNTIL_DONE,
+                    )
+                except ActivityError as err:
+                    done = RefundResult(refunded=False, detail=f"refund failed: {_cause(err)}")
+                if done.detail.startswith("allocated"):
+                    self._mark(p, PaymentState.ALLOCATED)
+                elif done.refunded:
+                    self._mark(p, PaymentState.REFUNDED, done.detail)
+                else:
+                    workflow.logger.warning("refund not made, operator needed: %s", done.detail)
+                    self._mark(p, PaymentState.REFUND_DUE, done.detail)
+
+    def _refund_tried(self, payment: PaymentReceived) -> bool:
+        return transaction_key(payment) in self._refund_attempted
 
     # ---- handlers ------------------------------------------------------------------------
 
     @workflow.signal(name=SIGNAL_PAYMENT_RECEIVED)
     def payment_received(self, payment: PaymentReceived) -> None:
-        """The verified bank callback. Duplicates and failed payments change nothing."""
-        key = payment.transaction_no or payment.bank_tran_no
-        if not payment.is_paid or key in self._seen_transactions:
+        """The verified bank callback. Duplicates and failed payments change nothing; money for
+        an application that no longer takes it is refunded before the run ends."""
+        if not payment.is_paid:
             self._view.ignored_callbacks += 1
             return
-        self._seen_transactions.add(key)
-        if (
-            self._view.status in (ApplicationStatus.ALLOCATING, ApplicationStatus.COMPLETED)
-            or self._view.status.is_final
-        ):
-            # money arrived for an application that is already paid or closed: an operator refunds it
+        self._hear(payment)
+
+    def _hear(self, payment: PaymentReceived) -> None:
+        key = transaction_key(payment)
+        known = self._seen.get(key)
+        if known is not None:
             self._view.ignored_callbacks += 1
-            workflow.logger.warning("payment for a closed or paid application: operator review needed")
+            if not same_content(known, payment):
+                workflow.logger.warning("bank transaction %s reported again with other content", key)
             return
+        self._seen[key] = payment
         self._payments.append(payment)
+        if self._accepting:
+            self._mark(payment, PaymentState.PROCESSING)
+        else:
+            workflow.logger.warning("payment for a closed or paid application: refunded before the run ends")
+            self._mark(payment, PaymentState.REFUND_DUE, f"application {self._view.status.value}")
 
     @workflow.signal(name=SIGNAL_CANCEL)
     def cancel(self) -> None:
-        if self._view.status in ACCEPTS_CANCEL:
+        if self._view.status in CANCELLABLE and self._accepting:
             self._cancel_requested = True
+        else:
+            workflow.logger.info("cancel ignored in status %s", self._view.status.value)
 
     @workflow.query(name=QUERY_STATUS)
     def status(self) -> ApplicationView:
@@ -365,7 +531,58 @@ class HouseholdRenewal:
         await workflow.wait_condition(lambda: self._view.status != ApplicationStatus.VERIFYING)
         return self._view
 
+    @workflow.update(name=UPDATE_RESOLVE_REVIEW)
+    async def resolve_review(self, decision: ReviewDecision) -> ApplicationView:
+        """The operator's decision on a payment review; answers once the run acted on it."""
+        self._decision = decision
+        await workflow.wait_condition(
+            lambda: self._decision is None and self._view.status != ApplicationStatus.PAYMENT_REVIEW
+        )
+        return self._view
+
+    @resolve_review.validator
+    def _validate_review(self, decision: ReviewDecision) -> None:
+        if self._view.status != ApplicationStatus.PAYMENT_REVIEW:
+            raise ValueError(f"status: the application is {self._view.status.value}, not in payment review")
+        if self._decision is not None:
+            raise ValueError("decision: another decision is being carried out")
+        if decision.action == "accept":
+            chosen = self._seen.get(decision.transaction or "")
+            if chosen is None:
+                raise ValueError("transaction: no paid transaction with this number for the application")
+            quote = self._view.quote
+            if quote is None or chosen.amount != quote.total:
+                raise ValueError("transaction: its amount differs from the quote; refund_and_cancel instead")
+            if self._outcome(chosen) == PaymentState.REFUNDED:
+                raise ValueError("transaction: already refunded")
+
     # ---- state changes -------------------------------------------------------------------
+
+    def _has_new_payment(self) -> bool:
+        return self._accepting and len(self._payments) > self._handled
+
+    def _take_decision(self) -> ReviewDecision:
+        decision = self._decision
+        assert decision is not None
+        self._decision = None
+        workflow.logger.info("review decision: %s", decision.action)
+        return decision
+
+    def _chosen(self, payment: PaymentReceived) -> PaymentReceived:
+        """The payment step 4 allocates: from now on no other payment is taken."""
+        self._accepting = False
+        self._view.paid_at = payment.pay_date
+        self._set_status(ApplicationStatus.ALLOCATING)
+        return payment
+
+    def _mark(self, payment: PaymentReceived, state: PaymentState, reason: str | None = None) -> None:
+        key = transaction_key(payment)
+        others = [p for p in self._view.payments if p.transaction != key]
+        self._view.payments = [*others, outcome_of(payment, state, reason)]
+
+    def _outcome(self, payment: PaymentReceived) -> PaymentState | None:
+        key = transaction_key(payment)
+        return next((p.outcome for p in self._view.payments if p.transaction == key), None)
 
     def _set_status(self, status: ApplicationStatus) -> None:
         self._view.status = status
@@ -405,12 +622,14 @@ class HouseholdRenewal:
 
     async def _reject(self, message: str) -> None:
         self._view.rejection_message = message
+        self._accepting = False
         await self._close(ApplicationStatus.REJECTED)
         await self._notify("rejected", message)
 
     async def _to_review(self, reason: str) -> None:
         first_time = self._view.status != ApplicationStatus.PAYMENT_REVIEW
         self._view.review_reason = reason
+        self._cancel_requested = False  # a cancel never decides a review: resolve_review does
         self._set_status(ApplicationStatus.PAYMENT_REVIEW)
         # the cards stay reserved while an operator reviews: only the recorded status changes
         await workflow.execute_activity_method(
@@ -419,23 +638,26 @@ class HouseholdRenewal:
                 application_id=self._request.application_id, status=ApplicationStatus.PAYMENT_REVIEW
             ),
             summary="mark payment review",
-            **DATABASE,
+            **UNTIL_DONE,
         )
         if first_time:
             await self._notify("payment_review", notices.PAYMENT_REVIEW)
 
     async def _close(self, status: ApplicationStatus) -> None:
+        """The status changes first, so a payment heard while the records close is refunded."""
+        if status != ApplicationStatus.COMPLETED:
+            self._accepting = False
+        self._set_status(status)
         await workflow.execute_activity_method(
             DeclarationActivities.close_application,
             CloseApplication(application_id=self._request.application_id, status=status),
             summary=f"close application: {status.value}",
-            **CLOSING,
+            **UNTIL_DONE,
         )
-        self._set_status(status)
 
     async def _notify(self, kind: str, message: str, **payload: str | int | None) -> None:
-        """A notice that cannot be delivered within a day stays pending in the outbox; the
-        application goes on (Notifier.retry_pending delivers it later)."""
+        """Writes the notice to the outbox; the worker's sweeper delivers it. A notice that cannot
+        even be recorded is logged, and the application goes on."""
         try:
             await workflow.execute_activity_method(
                 NotificationActivities.send_notice,
@@ -450,7 +672,7 @@ class HouseholdRenewal:
                 **NOTICE,
             )
         except ActivityError as err:
-            workflow.logger.warning("notice %s not delivered: %s", kind, _cause(err))
+            workflow.logger.warning("notice %s not recorded: %s", kind, _cause(err))
 
 
 def _cause(err: ActivityError) -> str:
@@ -458,3 +680,8 @@ def _cause(err: ActivityError) -> str:
     if isinstance(cause, ApplicationError):
         return cause.message
     return type(cause).__name__ if cause else "activity failed"
+
+
+def _error_type(err: ActivityError) -> str | None:
+    cause = err.cause
+    return cause.type if isinstance(cause, ApplicationError) else None

@@ -85,6 +85,10 @@ async def allocate(repo: Repository, request: AllocationRequest) -> AllocationRe
         raise PaymentMismatchError(
             f"bank transaction {payment.bank_tran_no} was recorded for another order or amount"
         )
+    if payment_row.refund_status is not None:
+        raise PaymentMismatchError(
+            f"bank transaction {payment.transaction_no} was refunded or is being refunded"
+        )
     now = utcnow()
     repo.mark_payment_allocated(payment_row, request.application_id, now)
 

@@ -109,11 +109,24 @@ async def migrate_async(url: str, revision: str = "head") -> None:
     """Apply the Alembic migrations up to `revision` (all of them by default)."""
     engine = make_engine(url)
     try:
-        async with engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                # two processes starting together (worker, API) must not migrate at once
-                await conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242004201)")
-            await conn.run_sync(_upgrade, revision)
+        async with engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                # a batch migration rebuilds a table (copy, drop, rename); with foreign keys on, the
+                # drop fails once other tables reference its rows. The pragma is a no-op inside a
+                # transaction, so it is set on the raw connection before BEGIN (Alembic's recipe)
+                # and checked before commit.
+                raw = (await conn.get_raw_connection()).driver_connection
+                await raw.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+            async with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    # two processes starting together (worker, API) must not migrate at once
+                    await conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242004201)")
+                await conn.run_sync(_upgrade, revision)
+                if sqlite and (await conn.exec_driver_sql("PRAGMA foreign_key_check")).first():
+                    raise RuntimeError("the migration left rows that violate a foreign key")
+            if sqlite:
+                await raw.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
     finally:
         await engine.dispose()
 

@@ -185,7 +185,9 @@ class BankPaymentRow(Base):
     __tablename__ = "bank_payments"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    bank_tran_no: Mapped[str] = mapped_column(String(64), unique=True)
+    payment_key: Mapped[str] = mapped_column(String(96), unique=True)
+    """The bank's transaction identity (domain.payments.transaction_key)."""
+    bank_tran_no: Mapped[str] = mapped_column(String(64), index=True)
     transaction_no: Mapped[str] = mapped_column(String(64), index=True)
     txn_ref: Mapped[str] = mapped_column(String(64), index=True)
     application_id: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -202,6 +204,23 @@ class BankPaymentRow(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     allocated_application_id: Mapped[str | None] = mapped_column(String(64))
     allocated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    refund_status: Mapped[str | None] = mapped_column(String(32))
+    """None, `refunded`, or `refused:<bank answer code>` (an operator follows up)."""
+    refund_request_id: Mapped[str | None] = mapped_column(String(40))
+    refund_transaction_no: Mapped[str | None] = mapped_column(String(64))
+    refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class BankPaymentConflictRow(Base):
+    """A callback reusing a recorded transaction identity with other content: kept for audit."""
+
+    __tablename__ = "bank_payment_conflicts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    payment_key: Mapped[str] = mapped_column(String(96), index=True)
+    txn_ref: Mapped[str] = mapped_column(String(64))
+    raw: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class AllocationRow(Base):

@@ -13,6 +13,8 @@ from domain.application import NoticeView
 
 PENDING = "pending"
 DELIVERED = "delivered"
+REJECTED = "rejected"
+"""The webhook refused the notice as malformed (4xx): the sweeper does not try it again."""
 
 
 class OutboxStore(Store):
@@ -85,11 +87,20 @@ class OutboxStore(Store):
         return list(rows.all())
 
     async def mark_notice(
-        self, notice_id: str, tries: int, *, delivered: bool, error: str | None, at: datetime | None = None
+        self,
+        notice_id: str,
+        tries: int,
+        *,
+        delivered: bool,
+        error: str | None,
+        at: datetime | None = None,
+        rejected: bool = False,
     ) -> None:
         values: dict[str, Any] = {"attempts": NotificationRow.attempts + tries, "last_error": error}
         if delivered:
             values.update(status=DELIVERED, delivered_at=at or utcnow())
+        elif rejected:
+            values.update(status=REJECTED)
         await self.session.execute(
             update(NotificationRow)
             .where(NotificationRow.notice_id == notice_id)

@@ -1,4 +1,6 @@
-"""Bank payments: every accepted callback kept for audit, keyed by the bank's transaction number."""
+"""Bank payments: every accepted callback kept for audit, keyed by the bank's transaction identity
+(vnp_TransactionNo, else bank code + bank number: `domain.payments.transaction_key`), with what
+became of the money (allocated, refunded) and the callbacks that contradicted a recorded one."""
 
 from __future__ import annotations
 
@@ -8,22 +10,38 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from adapters.db.orm import ApplicationRow, BankPaymentRow
+from adapters.db.orm import ApplicationRow, BankPaymentConflictRow, BankPaymentRow
 from adapters.db.sql import Store, utcnow
 from domain.models import PaymentReceived
+from domain.payments import transaction_key
 from domain.reconciliation import RecordedPayment
+
+REFUNDED = "refunded"
+OWN_RECORDS = ("querydr", "refund")
+"""`outcome` of a payment row we wrote before any callback for it (querydr, refund claim)."""
 
 CONFIRMED_OUTCOMES = frozenset({"confirmed", "00"})
 """`outcome` values of `record_bank_callback` that mean "this order is paid" (IPN answer 00)."""
 
 
 def payment_key(payment: PaymentReceived) -> str:
-    """The bank transaction number keys a payment; a failed attempt may lack one."""
-    if payment.bank_tran_no:
-        return payment.bank_tran_no
-    if payment.transaction_no:
-        return f"TN:{payment.transaction_no}"
+    """The bank's transaction identity keys a payment; a failed attempt may have none."""
+    if payment.transaction_no or payment.bank_tran_no:
+        return transaction_key(payment)
     return f"REF:{payment.txn_ref}:{payment.pay_date.isoformat()}:{payment.response_code}"
+
+
+def payment_of(row: BankPaymentRow) -> PaymentReceived:
+    return PaymentReceived(
+        txn_ref=row.txn_ref,
+        amount=row.amount,
+        bank_code=row.bank_code,
+        bank_tran_no=row.bank_tran_no,
+        transaction_no=row.transaction_no,
+        pay_date=row.pay_date,
+        response_code=row.response_code,
+        transaction_status=row.transaction_status,
+    )
 
 
 class PaymentStore(Store):
@@ -43,7 +61,8 @@ class PaymentStore(Store):
         return (
             self._insert(BankPaymentRow)
             .values(
-                bank_tran_no=key,
+                payment_key=key,
+                bank_tran_no=payment.bank_tran_no,
                 transaction_no=payment.transaction_no,
                 txn_ref=txn_ref,
                 application_id=application_id,
@@ -59,7 +78,7 @@ class PaymentStore(Store):
                 received_at=now,
                 last_seen_at=now,
             )
-            .on_conflict_do_nothing(index_elements=["bank_tran_no"])
+            .on_conflict_do_nothing(index_elements=["payment_key"])
         )
 
     async def record_bank_callback(
@@ -84,9 +103,20 @@ class PaymentStore(Store):
         )
         if inserted is not None:
             return True
+        # the first callback for a payment we learnt of ourselves (querydr, a refund, step 4)
+        # takes its place as the record of the callback, so answer and record agree
+        first_callback = await self.session.scalar(
+            update(BankPaymentRow)
+            .where(BankPaymentRow.payment_key == key, BankPaymentRow.outcome.in_(OWN_RECORDS))
+            .values(outcome=outcome, raw=dict(raw), last_seen_at=now)
+            .returning(BankPaymentRow.id)
+            .execution_options(synchronize_session=False)
+        )
+        if first_callback is not None:
+            return True
         await self.session.execute(
             update(BankPaymentRow)
-            .where(BankPaymentRow.bank_tran_no == key)
+            .where(BankPaymentRow.payment_key == key)
             .values(duplicate_count=BankPaymentRow.duplicate_count + 1, last_seen_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -111,9 +141,120 @@ class PaymentStore(Store):
                 amount=row.amount,
                 allocated=row.allocated_at is not None,
                 application_status=status,
+                refunded=row.refund_status == REFUNDED,
             )
             for row, status in rows.all()
         ]
+
+    async def recorded_payment(self, payment: PaymentReceived) -> PaymentReceived | None:
+        """The payment on record under this one's transaction identity, if any (for comparison)."""
+        row = await self.session.scalar(
+            select(BankPaymentRow).where(BankPaymentRow.payment_key == payment_key(payment))
+        )
+        return None if row is None else payment_of(row)
+
+    async def record_payment_conflict(self, payment: PaymentReceived, raw: Mapping[str, str]) -> None:
+        """A callback that reuses a recorded transaction identity with other content: kept for audit."""
+        self.session.add(
+            BankPaymentConflictRow(
+                payment_key=payment_key(payment), txn_ref=payment.txn_ref, raw=dict(raw), received_at=utcnow()
+            )
+        )
+        await self.session.flush()
+
+    async def payment_conflicts(self) -> list[BankPaymentConflictRow]:
+        return list(
+            (
+                await self.session.scalars(select(BankPaymentConflictRow).order_by(BankPaymentConflictRow.id))
+            ).all()
+        )
+
+    async def payments_of(self, txn_ref: str) -> list[BankPaymentRow]:
+        """Every successful payment recorded for an order, oldest first."""
+        rows = await self.session.scalars(
+            select(BankPaymentRow)
+            .where(BankPaymentRow.txn_ref == txn_ref, BankPaymentRow.is_paid.is_(True))
+            .order_by(BankPaymentRow.id)
+        )
+        return list(rows.all())
+
+    async def payment_row(self, payment: PaymentReceived) -> BankPaymentRow | None:
+        return await self.session.scalar(
+            select(BankPaymentRow)
+            .where(BankPaymentRow.payment_key == payment_key(payment))
+            .execution_options(populate_existing=True)
+        )
+
+    async def mark_refund(
+        self,
+        payment: PaymentReceived,
+        *,
+        status: str,
+        request_id: str,
+        refund_transaction_no: str | None,
+        application_id: str,
+    ) -> None:
+        """What the bank answered to our refund of this transaction (recorded if the IPN never was)."""
+        now = utcnow()
+        await self.session.execute(
+            self._insert_payment(
+                payment_key(payment),
+                payment,
+                txn_ref=payment.txn_ref,
+                application_id=application_id,
+                outcome="refund",
+                raw=payment.model_dump(mode="json"),
+                now=now,
+            )
+        )
+        await self.session.execute(
+            update(BankPaymentRow)
+            .where(BankPaymentRow.payment_key == payment_key(payment))
+            .values(
+                refund_status=status,
+                refund_request_id=request_id,
+                refund_transaction_no=refund_transaction_no,
+                refunded_at=now if status == REFUNDED else None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+    async def claim_refund(self, payment: PaymentReceived, application_id: str, request_id: str) -> str:
+        """Before asking the bank: `allocated` (never refund it), `refunded` (done already), or
+        `claimed` — the row is marked so that step 4 refuses to allocate it from now on. The row
+        is locked, so an allocation and a refund of one transaction never both happen."""
+        await self.session.execute(
+            self._insert_payment(
+                payment_key(payment),
+                payment,
+                txn_ref=payment.txn_ref,
+                application_id=application_id,
+                outcome="refund",
+                raw=payment.model_dump(mode="json"),
+                now=utcnow(),
+            )
+        )
+        row = await self.session.scalar(
+            select(BankPaymentRow)
+            .where(BankPaymentRow.payment_key == payment_key(payment))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        assert row is not None
+        if row.allocated_at is not None:
+            return "allocated"
+        if row.refund_status == REFUNDED:
+            return "refunded"
+        row.refund_status = "requested"
+        row.refund_request_id = request_id
+        return "claimed"
+
+    async def allocated_payment_key(self, application_id: str) -> str | None:
+        return await self.session.scalar(
+            select(BankPaymentRow.payment_key).where(
+                BankPaymentRow.allocated_application_id == application_id
+            )
+        )
 
     async def payment_confirmed(self, txn_ref: str) -> bool:
         """A successful payment for this order is already on record (the IPN answers 02)."""
@@ -144,7 +285,7 @@ class PaymentStore(Store):
         )
         row = await self.session.scalar(
             select(BankPaymentRow)
-            .where(BankPaymentRow.bank_tran_no == key)
+            .where(BankPaymentRow.payment_key == key)
             .with_for_update()
             .execution_options(populate_existing=True)
         )

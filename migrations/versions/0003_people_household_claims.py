@@ -2,7 +2,7 @@
 the card numbers in validity_history when a renewal issues another card (issue 11).
 
 Revision ID: 0003_people
-Revises: 0005_receipt (chained after main's receipt migration)
+Revises: 0002_money (chained after main's latest migration)
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003_people"
-down_revision: str | None = "0005_receipt"
+down_revision: str | None = "0002_money"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -17,7 +17,7 @@ from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
-from adapters import ipn
+from adapters import ipn, vnpay_api
 from simulators.bank.store import BankStore
 
 log = logging.getLogger("simulators.bank")
@@ -231,21 +231,25 @@ def create_app(
         order = find(txn_ref)
         if order["status"] == "paid":
             raise HTTPException(409, "order already paid")
+        if order["status"] == "voided":
+            raise HTTPException(409, "order voided by the merchant")
         if _status(order) == "expired":
             raise HTTPException(409, "order expired")
         now = body.pay_date or datetime.now(ipn.GMT7)
+        amount = body.amount if body.amount is not None else order["amount"]
         transaction = store.record_payment(
             txn_ref=txn_ref,
-            amount=body.amount if body.amount is not None else order["amount"],
+            amount=amount,
             bank_code=body.bank_code,
             card_type=body.card_type,
             pay_date=now.astimezone(ipn.GMT7).replace(microsecond=0),
             response_code="00" if body.succeed else (body.response_code or "24"),
             transaction_status="00" if body.succeed else "02",
-            order_status="paid" if body.succeed else "failed",
+            # a transfer of another amount does not settle the order: the household may pay again
+            order_status="paid" if body.succeed and amount == order["amount"] else "failed",
         )
         if transaction is None:
-            raise HTTPException(409, "order already paid")
+            raise HTTPException(409, "order already paid or voided")
         delivery.start(transaction)
         return transaction
 
@@ -284,17 +288,107 @@ def create_app(
         """The household paying. Answers at once; the IPN follows from a background task."""
         return pay(txn_ref, body or PayIn())
 
+    @api.post("/orders/{txn_ref}/void")
+    def void_order(txn_ref: str) -> dict[str, Any]:
+        """The merchant closes an unpaid order: the bank refuses to take money for it from now on.
+
+        (Simulator extension: VNPay has no such call; there the order's vnp_ExpireDate does it.)"""
+        status = store.void_order(txn_ref)
+        if status is None:
+            raise HTTPException(404, "order not found")
+        return {"txn_ref": txn_ref, "status": status}
+
     @api.get("/statement")
     def statement(day: Annotated[date, Query(alias="date")]) -> dict[str, Any]:
-        """Settled (successful) transactions whose pay date, in GMT+7, is that day."""
+        """Settled (successful) transactions whose pay date, in GMT+7, is that day, and the refunds
+        made that day."""
         rows = store.settled(day, tmn_code)
+        for row in rows:
+            row["refunded"] = store.refunded(row["transaction_no"])
+        refunds = store.refunds_on(day)
         return {
             "date": day.isoformat(),
             "tmn_code": tmn_code,
             "count": len(rows),
             "total": sum(r["amount"] for r in rows),
             "transactions": rows,
+            "refunds": refunds,
+            "refunded_total": sum(r["amount"] for r in refunds),
         }
+
+    @app.post(vnpay_api.PATH, tags=["gateway"])
+    def merchant_api(body: dict[str, Any]) -> dict[str, str]:
+        """VNPay's merchant API: `querydr` (an order's payment) and `refund` (full, of one transaction)."""
+        values = {k: str(v) for k, v in body.items()}
+        command = values.get("vnp_Command", "")
+        now = datetime.now(ipn.GMT7)
+        answer: dict[str, str] = {
+            "vnp_ResponseId": values.get("vnp_RequestId", ""),
+            "vnp_Command": command,
+            "vnp_TmnCode": tmn_code,
+            "vnp_TxnRef": values.get("vnp_TxnRef", ""),
+        }
+
+        def reply(code: str, message: str, **more: str) -> dict[str, str]:
+            out = {**answer, "vnp_ResponseCode": code, "vnp_Message": message, **more}
+            return vnpay_api.signed(out, vnpay_api.response_fields(command), secret)
+
+        if command not in ("querydr", "refund"):
+            return reply(vnpay_api.INVALID_FORMAT, "Unknown vnp_Command")
+        if not vnpay_api.verify(values, vnpay_api.request_fields(command), secret):
+            return reply(vnpay_api.INVALID_CHECKSUM, "Invalid checksum")
+        if values.get("vnp_TmnCode") != tmn_code or not values.get("vnp_RequestId"):
+            return reply(vnpay_api.INVALID_FORMAT, "Invalid vnp_TmnCode or vnp_RequestId")
+        order = store.get_order(values.get("vnp_TxnRef", ""))
+        if order is None:
+            return reply(vnpay_api.NOT_FOUND, "Order not found")
+        if command == "querydr":
+            transactions = store.transactions(order["txn_ref"])
+            paid = [t for t in transactions if (t["response_code"], t["transaction_status"]) == ("00", "00")]
+            chosen = next((t for t in paid if t["amount"] == order["amount"]), None)
+            chosen = chosen or (paid[-1] if paid else (transactions[-1] if transactions else None))
+            if chosen is None:
+                return reply(
+                    vnpay_api.OK, "Order not paid", vnp_Amount=ipn.amount_to_vnp(order["amount"]),
+                    vnp_TransactionStatus=vnpay_api.PENDING, vnp_OrderInfo=order["order_info"],
+                )  # fmt: skip
+            status = chosen["transaction_status"]
+            if status == "00" and store.refunded(chosen["transaction_no"]):
+                status = vnpay_api.REFUNDED
+            return reply(
+                vnpay_api.OK,
+                "Query success",
+                vnp_Amount=ipn.amount_to_vnp(chosen["amount"]),
+                vnp_BankCode=chosen["bank_code"],
+                vnp_BankTranNo=chosen["bank_tran_no"],
+                vnp_PayDate=ipn.format_pay_date(datetime.fromisoformat(chosen["pay_date"])),
+                vnp_TransactionNo=chosen["transaction_no"],
+                vnp_TransactionType="01",
+                vnp_TransactionStatus=status,
+                vnp_OrderInfo=order["order_info"],
+            )
+        if values.get("vnp_TransactionType") != vnpay_api.FULL_REFUND:
+            return reply(vnpay_api.INVALID_FORMAT, "Only full refunds (vnp_TransactionType=02)")
+        try:
+            amount = ipn.amount_from_vnp(values.get("vnp_Amount", ""))
+        except ValueError:
+            return reply(vnpay_api.INVALID_FORMAT, "Invalid vnp_Amount")
+        made = store.refund(
+            request_id=values["vnp_RequestId"],
+            transaction_no=values.get("vnp_TransactionNo", ""),
+            txn_ref=order["txn_ref"],
+            amount=amount,
+            at=now,
+        )
+        return reply(
+            made["response_code"],
+            made["message"],
+            vnp_Amount=ipn.amount_to_vnp(made["amount"]),
+            vnp_TransactionNo=made["refund_no"] or "",
+            vnp_TransactionType=vnpay_api.FULL_REFUND,
+            vnp_TransactionStatus=vnpay_api.REFUNDED if made["response_code"] == "00" else "",
+            vnp_OrderInfo=values.get("vnp_OrderInfo", ""),
+        )
 
     admin = APIRouter(prefix="/admin", tags=["admin"])
 

@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS orders (
     amount      INTEGER NOT NULL,
     order_info  TEXT NOT NULL,
     ipn_url     TEXT NOT NULL,
-    status      TEXT NOT NULL,              -- pending | paid | failed
+    status      TEXT NOT NULL,              -- pending | paid | failed | voided
     created_at  TEXT NOT NULL,
     expires_at  TEXT
 );
@@ -52,6 +52,19 @@ CREATE TABLE IF NOT EXISTS ipn_attempts (
     error           TEXT
 );
 CREATE INDEX IF NOT EXISTS ipn_attempts_txn ON ipn_attempts (txn_ref);
+CREATE TABLE IF NOT EXISTS refunds (
+    request_id          TEXT PRIMARY KEY,   -- vnp_RequestId: one request, one answer
+    transaction_no      TEXT NOT NULL,
+    txn_ref             TEXT NOT NULL,
+    amount              INTEGER NOT NULL,
+    response_code       TEXT NOT NULL,
+    message             TEXT NOT NULL,
+    refund_no           TEXT,               -- set when the refund was made
+    created_at          TEXT NOT NULL,
+    refund_day          TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS refunds_one_per_transaction
+    ON refunds (transaction_no) WHERE response_code = '00';
 """
 
 TRANSACTION_NO_BASE = 14_000_000
@@ -98,6 +111,80 @@ class BankStore(SqliteStore):
             row = db.execute("SELECT * FROM orders WHERE txn_ref = ?", (txn_ref,)).fetchone()
         return dict(row), created
 
+    def void_order(self, txn_ref: str) -> str | None:
+        """An order not paid becomes `voided` (no payment is taken any more); returns its status."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute("SELECT status FROM orders WHERE txn_ref = ?", (txn_ref,)).fetchone()
+            if row is None:
+                return None
+            if row["status"] in ("pending", "failed"):
+                db.execute("UPDATE orders SET status = 'voided' WHERE txn_ref = ?", (txn_ref,))
+                return "voided"
+            return str(row["status"])
+
+    # -- refunds --------------------------------------------------------------------------------
+
+    def refund(
+        self, *, request_id: str, transaction_no: str, txn_ref: str, amount: int, at: datetime
+    ) -> dict[str, Any]:
+        """Full refund of one successful transaction, atomically. The same request id gets the
+        stored answer again (no second refund); another request for a refunded transaction is 94."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            known = db.execute("SELECT * FROM refunds WHERE request_id = ?", (request_id,)).fetchone()
+            if known is not None:
+                return dict(known)
+            tx = db.execute(
+                "SELECT * FROM transactions WHERE transaction_no = ? AND txn_ref = ?",
+                (transaction_no, txn_ref),
+            ).fetchone()
+            if tx is None:
+                code, message = "91", "Transaction not found"
+            elif (tx["response_code"], tx["transaction_status"]) != ("00", "00"):
+                code, message = "95", "Transaction was not successful"
+            elif amount != tx["amount"]:
+                code, message = "93", "Invalid refund amount (full refunds only)"
+            elif db.execute(
+                "SELECT 1 FROM refunds WHERE transaction_no = ? AND response_code = '00'", (transaction_no,)
+            ).fetchone():
+                code, message = "94", "Transaction already refunded"
+            else:
+                code, message = "00", "Refund success"
+            refund_no = None
+            if code == "00":
+                count = db.execute("SELECT count(*) FROM refunds").fetchone()[0]
+                refund_no = str(TRANSACTION_NO_BASE + 500_000 + int(count) + 1)
+            db.execute(
+                "INSERT INTO refunds (request_id, transaction_no, txn_ref, amount, response_code, message, refund_no, "
+                "created_at, refund_day) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    request_id, transaction_no, txn_ref, amount, code, message, refund_no,
+                    at.isoformat(), at.date().isoformat(),
+                ),
+            )  # fmt: skip
+            row = db.execute("SELECT * FROM refunds WHERE request_id = ?", (request_id,)).fetchone()
+        return dict(row)
+
+    def refunds_on(self, day: date) -> list[dict[str, Any]]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT transaction_no, txn_ref, amount, refund_no, created_at FROM refunds "
+                "WHERE refund_day = ? AND response_code = '00' ORDER BY created_at",
+                (day.isoformat(),),
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    def refunded(self, transaction_no: str) -> bool:
+        with self._connect() as db:
+            return (
+                db.execute(
+                    "SELECT 1 FROM refunds WHERE transaction_no = ? AND response_code = '00'",
+                    (transaction_no,),
+                ).fetchone()
+                is not None
+            )
+
     # -- payments -------------------------------------------------------------------------------
 
     def record_payment(
@@ -116,7 +203,7 @@ class BankStore(SqliteStore):
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             status = db.execute("SELECT status FROM orders WHERE txn_ref = ?", (txn_ref,)).fetchone()
-            if status is None or status["status"] == "paid":
+            if status is None or status["status"] in ("paid", "voided"):
                 return None
             cur = db.execute(
                 "INSERT INTO transactions (txn_ref, amount, bank_code, bank_tran_no, card_type, pay_date, pay_day, "

@@ -17,7 +17,14 @@ import httpx
 import pytest
 
 from adapters import ipn
-from adapters.bank import BankGatewayClient, BankOrderNotFound, BankRejected, BankUnavailable, PaymentOrder
+from adapters.bank import (
+    BankError,
+    BankGatewayClient,
+    BankOrderNotFound,
+    BankRejected,
+    BankUnavailable,
+    PaymentOrder,
+)
 from simulators.bank import Knobs, create_app
 from tests.support import RecordingMerchant, UvicornThread, free_port, start_bank
 
@@ -349,3 +356,86 @@ async def test_pay_returns_before_the_callback_in_process(tmp_path):
             await client.pay("R1")
             assert time.monotonic() - started < 5
             assert len(app.state.delivery.tasks) == 1
+
+
+# ---- issue 10: void, querydr and refund (VNPay's merchant API convention) ----------------------
+
+
+@pytest.fixture
+async def signer(bank) -> AsyncIterator[BankGatewayClient]:
+    """The adapter with the merchant secret, as the worker builds it (querydr and refund are signed)."""
+    async with BankGatewayClient(bank.base_url, TMN, secret=SECRET, timeout=5.0) as client:
+        yield client
+
+
+async def test_a_voided_order_refuses_payment_and_querydr_says_not_paid(signer, ipn_url):
+    ref = new_ref()
+    await signer.create_order(txn_ref=ref, amount=120_000, order_info="x", ipn_url=ipn_url)
+    assert await signer.void_order(ref) == "voided"
+    assert await signer.void_order(ref) == "voided"  # idempotent
+    with pytest.raises(BankRejected) as caught:
+        await signer.pay(ref)
+    assert caught.value.status_code == 409
+    answer = await signer.query_order(ref, created_at=datetime.now(UTC))
+    assert (answer.response_code, answer.transaction_status, answer.paid) == ("00", "01", False)
+    with pytest.raises(BankOrderNotFound):
+        await signer.void_order(new_ref())
+    with pytest.raises(BankOrderNotFound):
+        await signer.query_order(new_ref(), created_at=datetime.now(UTC))
+
+
+async def test_querydr_finds_a_payment_whose_callback_is_late_and_void_is_too_late(signer, recorder, ipn_url):
+    ref = new_ref()
+    recorder.plan(ref, ["99"] * MAX_ATTEMPTS)  # the merchant never acknowledges
+    await signer.create_order(txn_ref=ref, amount=130_000, order_info="x", ipn_url=ipn_url)
+    paid = await signer.pay(ref)
+    assert await signer.void_order(ref) == "paid"
+    answer = await signer.query_order(ref, created_at=datetime.now(UTC))
+    assert answer.paid and answer.amount == 130_000
+    assert (answer.transaction_no, answer.bank_tran_no) == (paid["transaction_no"], paid["bank_tran_no"])
+
+
+async def test_refund_is_signed_full_idempotent_by_request_id_and_on_the_statement(signer, ipn_url, admin):
+    ref = new_ref()
+    await signer.create_order(txn_ref=ref, amount=140_000, order_info="x", ipn_url=ipn_url)
+    paid = await signer.pay(ref)
+    pay_date = datetime.fromisoformat(paid["pay_date"])
+    args = dict(txn_ref=ref, transaction_no=paid["transaction_no"], transaction_date=pay_date, reason="test")
+
+    partial = await signer.refund(request_id="RFPART" + paid["transaction_no"], amount=100_000, **args)
+    assert (partial.response_code, partial.refunded) == ("93", False)  # full refunds only
+    first = await signer.refund(request_id="RF" + paid["transaction_no"], amount=140_000, **args)
+    assert first.refunded and first.refund_transaction_no
+    again = await signer.refund(request_id="RF" + paid["transaction_no"], amount=140_000, **args)
+    assert again == first  # the same request: the same answer, no second refund
+    other = await signer.refund(request_id="RFX" + paid["transaction_no"], amount=140_000, **args)
+    assert other.response_code == "94"  # already refunded
+    missing = await signer.refund(request_id="RFMISSING", amount=140_000, **{**args, "transaction_no": "1"})
+    assert missing.response_code == "91"
+
+    statement = (await admin.get("/api/v1/statement", params={"date": pay_date.date().isoformat()})).json()
+    refunds = [r for r in statement["refunds"] if r["txn_ref"] == ref]
+    assert [(r["transaction_no"], r["amount"]) for r in refunds] == [(paid["transaction_no"], 140_000)]
+    [line] = [t for t in statement["transactions"] if t["txn_ref"] == ref]
+    assert line["refunded"] is True
+    answer = await signer.query_order(ref, created_at=datetime.now(UTC))
+    assert answer.transaction_status == "05" and not answer.paid
+
+
+async def test_a_request_with_a_bad_checksum_is_refused(bank, signer, ipn_url):
+    ref = new_ref()
+    await signer.create_order(txn_ref=ref, amount=150_000, order_info="x", ipn_url=ipn_url)
+    async with BankGatewayClient(bank.base_url, TMN, secret="not-the-secret", timeout=5.0) as forger:
+        with pytest.raises(BankError):  # answered 97, and its answer's checksum does not verify either
+            await forger.query_order(ref, created_at=datetime.now(UTC))
+
+
+async def test_a_wrong_amount_transfer_does_not_settle_the_order(signer, ipn_url):
+    ref = new_ref()
+    await signer.create_order(txn_ref=ref, amount=160_000, order_info="x", ipn_url=ipn_url)
+    await signer.pay(ref, amount=10_000)
+    assert (await signer.get_order(ref))["status"] == "failed"
+    await signer.pay(ref)  # the corrected transfer
+    assert (await signer.get_order(ref))["status"] == "paid"
+    answer = await signer.query_order(ref, created_at=datetime.now(UTC))
+    assert answer.paid and answer.amount == 160_000

@@ -114,3 +114,41 @@ async def test_without_a_webhook_the_notice_waits_in_the_outbox(db):
     assert await notifier.status(NOTICE) == ("pending", 0)
     other = Notice("app-1", "renewed", "GD4010101234568", NOTICE.message, {})
     assert await notifier.send(other) is True
+
+
+async def test_the_notice_activities_only_write_the_outbox(db):
+    """Issue 10 finding 7: a down webhook never holds up a run — the activity posts nothing; the
+    worker's sweeper delivers it later."""
+    from activities.inputs import NoticeRequest, ResultNotices
+    from activities.notify import NotificationActivities
+    from activities.step5_result import ResultActivities
+
+    def down(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("webhook down", request=request)
+
+    notifier = Notifier(db, WEBHOOK, httpx.MockTransport(down), attempts=3, backoff_seconds=0)
+    request = NoticeRequest(application_id="app-7", kind="payment_due", recipient="declarant", message="m")
+    assert await NotificationActivities(notifier).send_notice(request) is True
+    assert (
+        await ResultActivities(notifier).notify_participants(
+            ResultNotices(application_id="app-7", receipt_label="BH26/2026/1", allocations=[])
+        )
+        == 0
+    )
+    due = Notice("app-7", "payment_due", "declarant", "m", {})
+    assert await notifier.status(due) == ("pending", 0)  # nothing posted by the activity
+    hook = Hook()
+    assert await Notifier(db, WEBHOOK, hook.transport).retry_pending() == 1
+    assert await notifier.status(due) == ("delivered", 1)
+
+
+async def test_a_notice_the_webhook_refused_is_not_swept_again(db):
+    """Issue 10 finding 7: a 4xx is final: the sweeper does not post it forever."""
+    notifier = Notifier(db, None)
+    await notifier.record(NOTICE)
+    hook = Hook(400)
+    sweeper = Notifier(db, WEBHOOK, hook.transport, backoff_seconds=0)
+    assert await sweeper.retry_pending() == 0
+    assert await sweeper.retry_pending() == 0
+    assert len(hook.requests) == 1
+    assert await notifier.status(NOTICE) == ("rejected", 1)

@@ -247,7 +247,12 @@ async def test_full_renewal_to_receipt(
     # a repeat of the bank's callback is harmless: 02 and still one receipt
     settled = next(t for t in (await bank_order(bank, txn_ref))["transactions"] if t["response_code"] == "00")
     repeat = signed_ipn(
-        stack, txn_ref, total, settled["transaction_no"], vnp_BankTranNo=settled["bank_tran_no"]
+        stack,
+        txn_ref,
+        total,
+        settled["transaction_no"],
+        vnp_BankTranNo=settled["bank_tran_no"],
+        vnp_PayDate=ipn.format_pay_date(datetime.fromisoformat(settled["pay_date"])),
     )
     answer = (await api.get("/api/v1/payments/ipn", params=repeat)).json()
     assert answer == {"RspCode": "02", "Message": "Order already confirmed"}

@@ -2,8 +2,9 @@
 
 The database is a migrated SQLite file loaded with the reference data; the population registry
 is its simulator reached through an ASGI transport; Temporal is the time-skipping test server.
-Only the bank's two calls (open the order, confirm the transaction) are stood in for, since
-these tests pay by signalling the verified callback directly.
+The bank is its simulator through an ASGI transport too; only the confirmation of a payment
+with the bank (`reconcile_payment`) is stood in for, since these tests pay by signalling the
+verified callback directly.
 """
 
 from __future__ import annotations
@@ -21,13 +22,8 @@ from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.inputs import OpenPayment, ReconcileInput
-from activities.notify import NotificationActivities
-from activities.step1_declaration import DeclarationActivities
-from activities.step2_verification import VerificationActivities
-from activities.step3_payment import txn_ref_for
-from activities.step4_allocation import AllocationActivities
-from activities.step5_result import ResultActivities
+from activities.inputs import ReconcileInput
+from adapters.bank import BankGatewayClient
 from adapters.db import Database, migrate_async
 from adapters.notifications import Notifier
 from adapters.registry import RegistryClient
@@ -35,9 +31,11 @@ from api.app import create_app
 from api.deps import Services
 from config import Settings
 from domain.application import ApplicationView
-from domain.models import PaymentInstructions, PaymentReceived
+from domain.models import PaymentReceived
+from simulators.bank import create_app as create_bank
 from simulators.registry import create_app as create_registry
 from tests.support import REFERENCE_FILE, reference_data
+from worker import build_activities
 from workflows import client as renewals
 from workflows.renewal import HouseholdRenewal
 
@@ -116,22 +114,11 @@ class Portal:
         return await renewals.handle(self.env.client, view["application_id"]).result()
 
 
-def stand_in_bank() -> list:
-    @activity.defn(name="open_payment")
-    async def open_payment(request: OpenPayment) -> PaymentInstructions:
-        return PaymentInstructions(
-            txn_ref=txn_ref_for(request.application_id),
-            amount=request.quote.total,
-            pay_url="http://bank.test/pay",
-            deadline=request.deadline,
-            merchant_code="TEST",
-        )
-
-    @activity.defn(name="reconcile_payment")
-    async def reconcile_payment(request: ReconcileInput) -> str | None:
-        return None
-
-    return [open_payment, reconcile_payment]
+@activity.defn(name="reconcile_payment")
+async def reconcile_payment(request: ReconcileInput) -> str | None:
+    """The tests pay by signalling the verified callback, so the bank simulator has no such
+    transaction to confirm: its confirmation is the one step stood in for."""
+    return None
 
 
 @asynccontextmanager
@@ -153,21 +140,22 @@ async def portal(
     )
     notifier = Notifier(db, None)
     task_queue = f"portal-{uuid.uuid4()}"
-    settings = Settings(_env_file=None, bhyt_api_token=TOKEN, temporal_task_queue=task_queue)  # type: ignore[call-arg]
-    declaration_acts = DeclarationActivities(db)
-    verification = VerificationActivities(db, registry)
-    allocation = AllocationActivities(db, None)  # type: ignore[arg-type]
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        bhyt_api_token=TOKEN,
+        temporal_task_queue=task_queue,
+        bhyt_tmn_code="PORTAL01",
+        bhyt_ipn_secret="portal-test-secret",
+    )
+    bank_app = create_bank(
+        tmp / f"bank-{uuid.uuid4().hex}.db", secret="portal-test-secret", tmn_code="PORTAL01"
+    )
+    bank = BankGatewayClient(
+        "http://bank", "PORTAL01", secret="portal-test-secret", transport=httpx.ASGITransport(app=bank_app)
+    )
     activities = [
-        declaration_acts.record_declaration,
-        declaration_acts.close_application,
-        declaration_acts.set_status,
-        verification.verify_residence,
-        verification.check_participation,
-        verification.compute_quote,
-        allocation.allocate,
-        ResultActivities(notifier).notify_participants,
-        NotificationActivities(notifier).send_notice,
-        *stand_in_bank(),
+        reconcile_payment if getattr(a, "__temporal_activity_definition").name == "reconcile_payment" else a
+        for a in build_activities(settings, db, registry, bank, notifier)
     ]
     app = create_app(settings, temporal=env.client, db=db)
     app.state.services = Services(settings=settings, temporal=env.client, db=db)
@@ -181,4 +169,5 @@ async def portal(
         finally:
             await running.end_open_runs()
             await registry.aclose()
+            await bank.aclose()
             await db.dispose()

@@ -17,10 +17,15 @@ async def test_the_token_is_checked_before_the_body_is_read(api: Portal) -> None
             read.append(1)
             yield b"x" * 65536
 
-    for headers in ({}, {"Authorization": "Bearer wrong"}):
-        response = await api.http.post("/api/v1/renewals", content=body(), headers=headers)
-        assert response.status_code == 401
+    review = "/api/v1/renewals/6d1f7c8e-0000-4000-8000-000000000000/review"
+    for path in ("/api/v1/renewals", review):
+        for headers in ({}, {"Authorization": "Bearer wrong"}):
+            response = await api.http.post(path, content=body(), headers=headers)
+            assert response.status_code == 401
     assert read == []
+    # with the token, an over-long body is cut off at the limit
+    response = await api.http.post(review, content=body(), headers=AUTH)
+    assert response.status_code == 413 and 0 < len(read) <= 2
 
 
 async def test_a_malformed_body_without_token_is_401_not_422(api: Portal) -> None:

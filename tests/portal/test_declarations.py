@@ -105,7 +105,9 @@ async def test_a_second_declaration_of_the_household_in_progress_gets_409_with_t
         f"/api/v1/renewals/{first['application_id']}/cancel",
         headers={"Authorization": "Bearer portal-test-token"},
     )
-    assert cancelled.json()["status"] == "cancelled"
+    assert cancelled.status_code in (200, 202), cancelled.text
+    closed = await renewals.handle(api.env.client, first["application_id"]).result()
+    assert closed.status == "cancelled"
     again = await api.declare(declaration(person(BINH, relationship="vợ")))
     assert again.status_code == 201 and again.json()["status"] == "awaiting_payment"
 
@@ -179,5 +181,6 @@ async def test_a_workflow_started_around_the_api_rejects_the_same_person_twice_b
     assert view.status == "rejected" and view.quote is None and view.payment is None
     assert view.rejection_message is not None
     assert "members[0]" in view.rejection_message and "members[1]" in view.rejection_message
+    await renewals.handle(api.env.client, request.application_id).result()
     async with api.db.unit_of_work(read_only=True) as uow:
         assert (await uow.repo.get_application(request.application_id)).status == "rejected"

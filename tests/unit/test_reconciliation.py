@@ -51,3 +51,31 @@ def test_a_clean_day_needs_no_attention() -> None:
     report = reconcile([BankLine("1", "R", 5)], [paid("1", 5, allocated=True, status="completed")])
     assert report.attention == []
     assert report.counts[Finding.MATCHED] == 1
+
+
+def test_unallocated_money_on_a_completed_application_is_refund_due() -> None:
+    """Issue 10 finding 1: a wrong-amount transfer, then the right one (completed), and a second
+    payment of a paid order: the money not allocated is owed back, whatever the status."""
+    bank = [
+        BankLine("W", "REFA", 1_000),  # wrong amount, then...
+        BankLine("R", "REFA", 5_000),  # ...the corrected transfer, allocated
+        BankLine("D", "REFB", 7_000),  # a double payment of order B
+        BankLine("B", "REFB", 7_000),  # order B's allocated payment
+        BankLine("X", "REFC", 9_000),  # refunded already
+    ]
+    ours = [
+        RecordedPayment("W", "REFA", 1_000, allocated=False, application_status="completed"),
+        RecordedPayment("R", "REFA", 5_000, allocated=True, application_status="completed"),
+        RecordedPayment("D", "REFB", 7_000, allocated=False, application_status="completed"),
+        RecordedPayment("B", "REFB", 7_000, allocated=True, application_status="completed"),
+        RecordedPayment("X", "REFC", 9_000, allocated=False, application_status="cancelled", refunded=True),
+    ]
+    findings = {line.bank_tran_no: line.finding for line in reconcile(bank, ours).lines}
+    assert findings == {
+        "W": Finding.REFUND_DUE,
+        "R": Finding.MATCHED,
+        "D": Finding.REFUND_DUE,
+        "B": Finding.MATCHED,
+        "X": Finding.REFUNDED,
+    }
+    assert {line.bank_tran_no for line in reconcile(bank, ours).attention} == {"W", "D"}

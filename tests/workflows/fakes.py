@@ -8,9 +8,10 @@ the production domain functions; only storage is in memory.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from temporalio import activity
 
@@ -19,14 +20,18 @@ from activities.inputs import (
     AllocateInput,
     AllocateResult,
     CloseApplication,
+    CommittedAllocation,
     NoticeRequest,
     OpenPayment,
     ParticipationInput,
     QuoteRequest,
     ReconcileInput,
+    RefundInput,
+    RefundResult,
     ResidenceInput,
     ResidenceResult,
     ResultNotices,
+    SettleOrder,
 )
 from activities.step3_payment import txn_ref_for
 from domain.allocation import CardValidity, issue_receipt, plan_allocation
@@ -36,6 +41,7 @@ from domain.models import (
     IneligibilityReason,
     MemberCheck,
     PaymentInstructions,
+    PaymentReceived,
     Quote,
     Receipt,
 )
@@ -51,10 +57,30 @@ class FakeBackend:
     reconcile_reason: str | None = None
     registry_refuses: bool = False
     notices_fail: bool = False
+    declaration_outage: bool = False
+    """record_declaration fails as an outage that outlasted its retries (non-retryable here)."""
+    allocation_refused: bool = False
+    allocation_committed: bool = False
+    """read_allocation finds the allocation committed (its answer was lost)."""
+    reconcile_outage: timedelta = timedelta(0)
+    """reconcile_payment raises a retryable outage for this long (workflow time) first."""
+    bank_paid: list[PaymentReceived] = field(default_factory=list)
+    """What querydr finds at the bank when the order is voided."""
+    refund_refused: set[str] = field(default_factory=set)
+    gate: dict[str, asyncio.Event] = field(default_factory=dict)
+    """Activity name → event it waits for before answering (to line up races)."""
+    entered: dict[str, asyncio.Event] = field(default_factory=dict)
+    refunds: list[str] = field(default_factory=list)
+    voided: int = 0
     calls: Counter[str] = field(default_factory=Counter)
     statuses: list[str] = field(default_factory=list)
     notices: list[NoticeRequest] = field(default_factory=list)
     receipts: dict[str, Receipt] = field(default_factory=dict)
+
+    async def _hold(self, name: str) -> None:
+        self.entered.setdefault(name, asyncio.Event()).set()
+        if name in self.gate:
+            await self.gate[name].wait()
 
     def activities(self) -> list:
         backend = self
@@ -62,6 +88,8 @@ class FakeBackend:
         @activity.defn(name="record_declaration")
         async def record_declaration(request: RenewalInput) -> None:
             backend.calls["record_declaration"] += 1
+            if backend.declaration_outage:
+                raise business_error("OperationalError", "database unavailable")
             try:
                 validate_declaration(request.declaration, today=vietnam_date(request.submitted_at))
             except DeclarationInvalid:
@@ -75,10 +103,42 @@ class FakeBackend:
         async def close_application(request: CloseApplication) -> None:
             backend.calls["close_application"] += 1
             backend.statuses.append(request.status.value)
+            await backend._hold("close_application")
+
+        @activity.defn(name="settle_order")
+        async def settle_order(request: SettleOrder) -> list[PaymentReceived]:
+            backend.calls["settle_order"] += 1
+            backend.voided += 1
+            await backend._hold("settle_order")
+            return list(backend.bank_paid)
+
+        @activity.defn(name="refund_payment")
+        async def refund_payment(request: RefundInput) -> RefundResult:
+            backend.calls["refund_payment"] += 1
+            key = request.payment.transaction_no
+            if key in backend.refund_refused:
+                return RefundResult(refunded=False, detail="bank answer 95")
+            if key not in backend.refunds:
+                backend.refunds.append(key)
+            return RefundResult(refunded=True, detail="bank answer 00")
+
+        @activity.defn(name="read_allocation")
+        async def read_allocation(application_id: str) -> CommittedAllocation | None:
+            backend.calls["read_allocation"] += 1
+            if not backend.allocation_committed:
+                return None
+            receipt = backend.receipts.get(application_id) or Receipt(
+                series="BH26", number=1, year=2026, issued_on=date(2026, 11, 24), payer_name="x",
+                lines=[], total=0, total_in_words="", txn_ref="", bank_tran_no="", verification_code="X",
+            )  # fmt: skip
+            return CommittedAllocation(
+                result=AllocateResult(receipt=receipt, allocations=[]), transaction="14000001"
+            )
 
         @activity.defn(name="verify_residence")
         async def verify_residence(request: ResidenceInput) -> ResidenceResult:
             backend.calls["verify_residence"] += 1
+            await backend._hold("verify_residence")
             if backend.registry_refuses:
                 raise business_error("RegistryBadRequest", "registry refused the lookup")
             return ResidenceResult(
@@ -135,12 +195,18 @@ class FakeBackend:
         @activity.defn(name="reconcile_payment")
         async def reconcile_payment(request: ReconcileInput) -> str | None:
             backend.calls["reconcile_payment"] += 1
+            info = activity.info()
+            if info.current_attempt_scheduled_time - info.scheduled_time < backend.reconcile_outage:
+                raise RuntimeError("bank unavailable")
             return backend.reconcile_reason
 
         @activity.defn(name="allocate")
         async def allocate(request: AllocateInput) -> AllocateResult:
             """The production rules (`domain.allocation`) over in-memory cards; a replay returns the first receipt."""
             backend.calls["allocate"] += 1
+            await backend._hold("allocate")
+            if backend.allocation_refused:
+                raise business_error("AllocationError", "records refused the allocation")
             paid_on = vietnam_date(request.payment.pay_date)
             cards = {
                 line.bhxh_number: CardValidity(
@@ -177,6 +243,7 @@ class FakeBackend:
         @activity.defn(name="send_notice")
         async def send_notice(request: NoticeRequest) -> bool:
             backend.notices.append(request)
+            await backend._hold(f"send_notice:{request.kind}")
             if backend.notices_fail:
                 raise business_error("NotificationRejectedError", "webhook refused")
             return True
@@ -189,6 +256,9 @@ class FakeBackend:
             check_participation,
             compute_quote_,
             open_payment,
+            settle_order,
+            refund_payment,
+            read_allocation,
             reconcile_payment,
             allocate,
             notify_participants,

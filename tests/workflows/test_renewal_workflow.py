@@ -19,6 +19,7 @@ from domain.allocation import verification_code
 from domain.application import VERIFICATION_UNAVAILABLE, ApplicationView, RenewalInput
 from domain.messages import RESIDENCE_MISMATCH
 from domain.models import ApplicationStatus, Declaration, PaymentReceived
+from domain.payments import ReviewDecision
 from tests.temporal_support import CONVERTER, binary, register_search_attributes
 from tests.workflows.fakes import FakeBackend
 from workflows import client as renewals
@@ -244,9 +245,13 @@ async def test_bank_record_disagreeing_goes_to_review(env: WorkflowEnvironment) 
         now = await renewals.status(env.client, req.application_id)
         assert now is not None and now.status == ApplicationStatus.PAYMENT_REVIEW
         assert backend.calls["allocate"] == 0
-        await renewals.signal_cancel(env.client, req.application_id)
+        await renewals.resolve_review(
+            env.client, req.application_id, ReviewDecision(action="refund_and_cancel")
+        )
         final = await run.result(req)
     assert final.status == ApplicationStatus.CANCELLED
+    assert backend.refunds == ["14000001"]
+    assert [p.outcome for p in final.payments] == ["refunded"]
 
 
 async def test_residence_mismatch_rejects_with_the_exact_message(env: WorkflowEnvironment) -> None:

@@ -57,12 +57,13 @@ def line(p: dict, *, position: int = 1, months: int = 12, monthly: int = 105_300
 def payment(
     txn_ref: str, amount: int, bank_tran_no: str | None = None, *, paid: bool = True
 ) -> PaymentReceived:
+    bank_tran_no = bank_tran_no or f"VNP{txn_ref}"
     return PaymentReceived(
         txn_ref=txn_ref,
         amount=amount,
         bank_code="NCB",
-        bank_tran_no=bank_tran_no or f"VNP{txn_ref}",
-        transaction_no=hashlib.sha256(txn_ref.encode()).hexdigest()[:10],
+        bank_tran_no=bank_tran_no,
+        transaction_no=hashlib.sha256(bank_tran_no.encode()).hexdigest()[:10],
         pay_date=datetime(2026, 3, 2, 3, 15, tzinfo=UTC),
         response_code="00" if paid else "24",
         transaction_status="00" if paid else "02",
