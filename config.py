@@ -7,14 +7,27 @@ REGISTRY_URL and BANK_URL.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, Literal
 
+from pydantic import BaseModel, SecretStr, field_serializer, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent
 VAR = ROOT / "var"
+
+DEV_PAYLOAD_KEY = "ZGV2LW9ubHktcGF5bG9hZC1rZXktMzItYnl0ZXMhISE"
+"""The documented local payload key; production refuses it."""
+
+
+class PayloadKey(BaseModel):
+    """One key of the payload key ring: its id travels with each payload, the key never does."""
+
+    id: str
+    key: SecretStr
 
 
 class Settings(BaseSettings):
@@ -28,9 +41,39 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_task_queue: str = "bhyt-renewal"
     temporal_ui_url: str = "http://localhost:8233"
-    bhyt_payload_key: str = "ZGV2LW9ubHktcGF5bG9hZC1rZXktMzItYnl0ZXMhISE"
-    """AES key (url-safe base64, 32 bytes) encrypting workflow payloads; the default is for local use only."""
+    bhyt_payload_keys: list[PayloadKey] = [PayloadKey(id="dev-1", key=SecretStr(DEV_PAYLOAD_KEY))]
+    """The payload key ring, JSON in the environment: `[{"id": "2026-11", "key": "<url-safe base64 of
+    32 bytes>"}, ...]`. Every key decrypts; the one named by BHYT_PAYLOAD_KEY_ID encrypts."""
     bhyt_payload_key_id: str = "dev-1"
+
+    # Operators (the codec server that decrypts payloads for the Temporal UI)
+    bhyt_operator_tokens: dict[str, SecretStr] = {"dev-operator": SecretStr("dev-operator-token")}
+    """JSON in the environment, operator name → token: `{"an.nguyen": "…", "binh.tran": "…"}`."""
+    bhyt_codec_host: str = "127.0.0.1"
+    bhyt_codec_port: int = 8089
+    bhyt_codec_url: str = "http://127.0.0.1:8089"
+    """Where the operator's browser reaches the codec server (the UI's codec endpoint)."""
+
+    # Deployment: "production" makes every process refuse the documented dev values (production.py)
+    bhyt_env: Literal["development", "production"] = "development"
+    bhyt_log_format: Literal["json", "console"] = "json"
+
+    @field_serializer("bhyt_payload_keys", "bhyt_operator_tokens", when_used="json")
+    def _secrets_as_environment(self, value: list[PayloadKey] | dict[str, SecretStr]) -> str:
+        """The JSON the environment variable holds, secrets included: what a child process is given."""
+        if isinstance(value, dict):
+            return json.dumps({name: token.get_secret_value() for name, token in value.items()})
+        return json.dumps([{"id": k.id, "key": k.key.get_secret_value()} for k in value])
+
+    @field_validator("bhyt_payload_keys", "bhyt_operator_tokens", mode="before")
+    @classmethod
+    def _json_text(cls, value: Any) -> Any:
+        """The environment's JSON text also when handed in directly (Settings(**env), tests)."""
+        return json.loads(value) if isinstance(value, str) else value
+
+    @property
+    def production(self) -> bool:
+        return self.bhyt_env == "production"
 
     # HTTP API
     bhyt_api_host: str = "127.0.0.1"
@@ -75,12 +118,20 @@ class Settings(BaseSettings):
     bank_url: str = "http://127.0.0.1:8102"
     bank_port: int = 8102
     notify_webhook_url: str | None = None
+    notify_webhook_secret: str = "dev-webhook-secret"
+    """HMAC key of the notices' Standard Webhooks signature (adapters/webhook_signing.py)."""
+    temporal_plaintext_private_network: bool = False
+    """Production only: allow Temporal without TLS or API key because its frontend is reachable on a
+    private network alone (compose's internal network). TLS and API key come from the SDK's
+    environment configuration (TEMPORAL_TLS*, TEMPORAL_API_KEY, TEMPORAL_PROFILE, …)."""
     notify_sweep_seconds: float = 2.0
     """How often the worker delivers the outbox's pending notices to the webhook."""
 
     # Worker tuning
     worker_max_concurrent_activities: int = 100
     worker_max_concurrent_workflow_tasks: int = 100
+    worker_metrics_address: str | None = None
+    """host:port where the worker serves the Temporal SDK's Prometheus metrics; unset: none."""
 
 
 def receipt_signing_files(settings: Settings) -> tuple[Path, Path]:

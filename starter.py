@@ -14,6 +14,8 @@
                                          the bank's statement of the day against our records (exit 1 if
                                          anything needs an operator)
     python starter.py demo               a full renewal against the running stack (`make run`)
+    python starter.py stats              applications by status and province (visibility store)
+    python starter.py review             what waits for an operator's decision: amount, reason, age
 
 Configuration comes from the environment like every other process (config.py).
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
@@ -30,9 +33,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
+import operator_views
+from adapters import reference_file
 from adapters.bank import BankGatewayClient
 from adapters.db import Database, migrate_async
+from adapters.db.orm import ParticipantRow
+from adapters.reference_file import FileProblem, ReferenceFileError
 from adapters.temporal_client import connect
 from config import ROOT, Settings, get_settings
 from domain.application import VIETNAM_TZ, ApplicationView, RenewalInput, vietnam_date
@@ -40,6 +49,7 @@ from domain.models import ApplicationStatus
 from domain.payments import ReviewDecision
 from domain.reconciliation import BankLine, Report, reconcile
 from domain.validation import DeclarationInvalid, parse_declaration
+from production import refuse_unsafe
 from workflows import client as renewals
 from workflows.contract import workflow_id
 
@@ -158,8 +168,18 @@ async def refund(settings: Settings, application_id: str) -> list[tuple[str, str
 
 
 async def seed(settings: Settings, path: Path) -> None:
-    """Both sides of the data file: citizens to the registry, participants and contributions to BHXH."""
-    data = json.loads(path.read_text(encoding="utf-8"))
+    """Both sides of the data file: citizens to the registry, participants and contributions to BHXH.
+
+    The file is checked first (a repeated personal number or card is named by line and field),
+    and nothing is loaded if it is wrong; no error shows a name or a number."""
+    try:
+        data = reference_file.load(path)
+    except ReferenceFileError as exc:
+        raise SystemExit(f"{path}: not loaded, nothing changed:\n{exc}") from None
+    people = len(data.get("citizens") or []) + len(data.get("participants") or [])
+    contributions = len(data.get("household_contributions") or [])
+    print(f"{path}: {people:,} people and {contributions:,} contributions, checked", file=sys.stderr)
+    progress = operator_views.Progress("loading", total=2)
     async with httpx.AsyncClient(base_url=settings.registry_url, timeout=30) as registry:
         response = await registry.post(
             "/admin/citizens",
@@ -167,22 +187,71 @@ async def seed(settings: Settings, path: Path) -> None:
             headers={"X-API-Key": settings.registry_api_key},
         )
         response.raise_for_status()
+    progress.update(1, force=True)
     await migrate_async(settings.database_url)
     db = Database(settings.database_url)
     try:
         async with db.unit_of_work() as uow:
             summary = await uow.repo.load_reference_data(data)
             await uow.commit()
+    except IntegrityError:
+        problems = await _held_by_others(db, data)
+        listing = "\n".join(p.format(path) for p in problems) or f"{path}: a unique key of the database"
+        raise SystemExit(
+            f"{path}: the BHXH database refused the participants, nothing changed there:\n{listing}"
+        ) from None
     finally:
         await db.dispose()
+    progress.done(2, "registry and BHXH database")
     print(f"registry: {len(data.get('citizens', []))} citizens loaded")
     print(f"BHXH database: {summary}")
 
 
-async def reconcile_day(settings: Settings, day: date) -> Report:
+async def _held_by_others(db: Database, data: dict[str, Any]) -> list[FileProblem]:
+    """Participants of the file whose card or personal number another BHXH number already holds."""
+    problems = []
+    async with db.unit_of_work(read_only=True) as uow:
+        for index, item in enumerate(data.get("participants") or []):
+            for field in ("card_number", "personal_id"):
+                value = item.get(field)
+                if not value:
+                    continue
+                column = getattr(ParticipantRow, field)
+                holder = await uow.session.scalar(
+                    select(ParticipantRow.bhxh_number).where(
+                        column == str(value).strip().upper() if field == "card_number" else column == value,
+                        ParticipantRow.bhxh_number != item.get("bhxh_number"),
+                    )
+                )
+                if holder is not None:
+                    problems.append(
+                        FileProblem(
+                            reference_file.line_of(item),
+                            f"participants[{index}].{field}",
+                            "already held by another participant in the BHXH database",
+                        )
+                    )
+    return problems
+
+
+async def _stats(settings: Settings) -> str:
+    return await operator_views.stats(await connect(settings))
+
+
+async def _review(settings: Settings) -> str:
+    db = Database(settings.database_url)
+    try:
+        return operator_views.review_table(await operator_views.review_queue(await connect(settings), db))
+    finally:
+        await db.dispose()
+
+
+async def reconcile_day(settings: Settings, day: date, *, show_progress: bool = True) -> Report:
     """The bank's settled transactions of a Vietnam day against the payments we recorded that day."""
+    progress = operator_views.Progress(f"reconciling {day}", total=2, quiet=not show_progress)
     async with BankGatewayClient(settings.bank_url, settings.bhyt_tmn_code) as bank:
         statement = await bank.statement(day)
+    progress.update(1, force=True)
     start = datetime.combine(day, time.min, tzinfo=VIETNAM_TZ)
     db = Database(settings.database_url)
     try:
@@ -190,6 +259,7 @@ async def reconcile_day(settings: Settings, day: date) -> Report:
             ours = await uow.repo.paid_callbacks_between(start, start + timedelta(days=1))
     finally:
         await db.dispose()
+    progress.done(2, f"{len(statement):,} bank transactions, {len(ours):,} recorded payments")
     bank_lines = [BankLine(str(t["bank_tran_no"]), str(t["txn_ref"]), int(t["amount"])) for t in statement]
     return reconcile(bank_lines, ours)
 
@@ -274,9 +344,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fail", action="store_true", help="a failed payment")
     p = commands.add_parser("cancel", help="cancel an application awaiting payment")
     p.add_argument("id")
-    p = commands.add_parser("review", help="an operator's decision on a payment review")
-    p.add_argument("id")
-    decision = p.add_mutually_exclusive_group(required=True)
+    p = commands.add_parser(
+        "review", help="without an id: what waits for a decision; with one: an operator's decision"
+    )
+    p.add_argument("id", nargs="?", help="the application in payment review (omit to list them all)")
+    decision = p.add_mutually_exclusive_group()
     decision.add_argument(
         "--accept", metavar="TRANSACTION", help="allocate this transaction (vnp_TransactionNo)"
     )
@@ -289,8 +361,10 @@ def main(argv: list[str] | None = None) -> int:
     p = commands.add_parser("reconcile", help="the bank's statement of a day against our records")
     p.add_argument("--date", type=date.fromisoformat, help="Vietnam date (default: today in GMT+7)")
     commands.add_parser("demo", help="a full renewal against the running stack")
+    commands.add_parser("stats", help="applications by status and province")
     args = parser.parse_args(argv)
     settings = get_settings()
+    refuse_unsafe(settings, f"starter.py {args.command}")
 
     if args.command == "declare":
         _print_view(asyncio.run(declare(settings, args.file, args.id)))
@@ -302,7 +376,13 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "cancel":
         asyncio.run(cancel(settings, args.id))
         print(f"cancel sent to application {args.id}")
+    elif args.command == "review" and args.id is None:
+        if args.accept or args.refund_and_cancel:
+            parser.error("review: --accept and --refund-and-cancel need the application id")
+        print(asyncio.run(_review(settings)))
     elif args.command == "review":
+        if not (args.accept or args.refund_and_cancel):
+            parser.error("review ID: choose --accept TRANSACTION or --refund-and-cancel")
         chosen = (
             ReviewDecision(action="accept", transaction=args.accept, operator=args.operator)
             if args.accept
@@ -321,8 +401,24 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if report.attention else 0
     elif args.command == "demo":
         return asyncio.run(demo(settings))
+    elif args.command == "stats":
+        print(asyncio.run(_stats(settings)))
     return 0
 
 
+def _exit_now(code: int | str | None) -> None:
+    """Exit without interpreter finalization: the Temporal SDK's runtime threads can abort it
+    (PyGILState_Release, sdk-python issue 300) after a command has done its work and printed."""
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        _exit_now(main())
+    except SystemExit as exc:
+        _exit_now(exc.code)

@@ -19,6 +19,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.notify import NotificationActivities
+from activities.safe_errors import SafeErrorsInterceptor
 from activities.step1_declaration import DeclarationActivities
 from activities.step2_verification import VerificationActivities
 from activities.step3_payment import PaymentActivities
@@ -30,6 +31,9 @@ from adapters.notifications import Notifier
 from adapters.registry import RegistryClient
 from adapters.temporal_client import connect
 from config import Settings, get_settings
+from logs import configure_logging
+from metrics.worker import metrics_runtime
+from production import refuse_unsafe
 from workflows.renewal import HouseholdRenewal
 
 log = logging.getLogger("bhyt.worker")
@@ -85,14 +89,16 @@ async def redeliver_notices(notifier: Notifier, stop: asyncio.Event, every: floa
 
 async def run_worker(settings: Settings, stop: asyncio.Event, client: Client | None = None) -> None:
     async with AsyncExitStack() as stack:
-        client = client or await connect(settings)
+        client = client or await connect(settings, runtime=metrics_runtime(settings))
         db = Database(settings.database_url)
         stack.push_async_callback(db.dispose)
         registry = RegistryClient(settings.registry_url, settings.registry_api_key)
         stack.push_async_callback(registry.aclose)
         bank = BankGatewayClient(settings.bank_url, settings.bhyt_tmn_code, secret=settings.bhyt_ipn_secret)
         stack.push_async_callback(bank.aclose)
-        notifier = Notifier(db, settings.notify_webhook_url or None)
+        notifier = Notifier(
+            db, settings.notify_webhook_url or None, signing_secret=settings.notify_webhook_secret
+        )
         worker = Worker(
             client,
             task_queue=settings.temporal_task_queue,
@@ -101,6 +107,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event, client: Client | N
             max_concurrent_activities=settings.worker_max_concurrent_activities,
             max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
             graceful_shutdown_timeout=timedelta(seconds=10),
+            interceptors=[SafeErrorsInterceptor()],
         )
         async with worker:
             log.info("worker polling task queue %s", settings.temporal_task_queue)
@@ -113,12 +120,14 @@ async def run_worker(settings: Settings, stop: asyncio.Event, client: Client | N
 
 
 async def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging("worker")
+    settings = get_settings()
+    refuse_unsafe(settings, "worker")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await run_worker(get_settings(), stop)
+    await run_worker(settings, stop)
 
 
 if __name__ == "__main__":

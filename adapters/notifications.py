@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,13 @@ import httpx
 
 from adapters.db import Database
 from adapters.db.outbox import DELIVERED, PENDING, REJECTED
+from adapters.webhook_signing import signed_headers
+
+
+def sign_notice(secret: str | None, notice_id: str, body: bytes) -> dict[str, str]:
+    """Standard Webhooks headers (adapters/webhook_signing.py), or none without a secret."""
+    return signed_headers(secret, notice_id, body) if secret else {}
+
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +87,7 @@ class Notifier:
         attempts: int = 3,
         backoff_seconds: float = 0.2,
         timeout_seconds: float = 5.0,
+        signing_secret: str | None = None,
     ) -> None:
         self.db = db
         self.webhook_url = webhook_url
@@ -86,6 +95,7 @@ class Notifier:
         self.attempts = max(1, attempts)
         self.backoff_seconds = backoff_seconds
         self.timeout_seconds = timeout_seconds
+        self.signing_secret = signing_secret
 
     async def record(self, notice: Notice) -> bool:
         """Write the notice to the outbox only (what the activities do); True the first time.
@@ -151,7 +161,7 @@ class Notifier:
 
     async def _deliver(self, notice: Notice) -> None:
         assert self.webhook_url is not None
-        headers = {"Idempotency-Key": notice.notice_id}
+        headers = {"Idempotency-Key": notice.notice_id, "Content-Type": "application/json"}
         error = "no attempt"
         tries = 0
         async with httpx.AsyncClient(transport=self.transport, timeout=self.timeout_seconds) as client:
@@ -160,7 +170,11 @@ class Notifier:
                     await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
                 tries += 1
                 try:
-                    response = await client.post(self.webhook_url, json=notice.as_json(), headers=headers)
+                    body = json.dumps(notice.as_json(), ensure_ascii=False).encode()
+                    signed = sign_notice(self.signing_secret, notice.notice_id, body)
+                    response = await client.post(
+                        self.webhook_url, content=body, headers={**headers, **signed}
+                    )
                 except httpx.TransportError as exc:
                     error = f"transport error: {type(exc).__name__}"
                     continue

@@ -2,9 +2,19 @@
 
 A household's declaration (names, personal numbers, dates of birth) travels as workflow input
 and activity payloads, and Temporal keeps every payload in its history and shows it in the UI.
-Encrypting them with a key only the worker, the API and the starter hold keeps personal data out
-of the history store and out of what operators see; operators work with the search attributes
-(no personal data) and the activity summaries instead. Search attributes are never encrypted.
+Encrypting them with a key only the worker, the API, the starter and the codec server hold keeps
+personal data out of the history store; operators read payloads through the codec server
+(api/codec_server.py), which decrypts for the Temporal UI of an authenticated operator.
+Search attributes are never encrypted, so they carry no personal data.
+
+Failures are encrypted too (`DefaultFailureConverterWithEncodedAttributes`): a failure's message
+and stack trace go into an encoded payload and the history shows only "Encoded failure", so an
+exception text that happens to carry a personal number never reaches the history in clear.
+
+Keys form a ring: every payload names the id of the key that sealed it; the current key seals,
+every key of the ring opens. Rotation is therefore two deployments: add the new key to the ring
+everywhere, then make it current; the old key stays in the ring until no run still open (and no
+history within retention one still wants to read) was written with it.
 """
 
 from __future__ import annotations
@@ -12,34 +22,64 @@ from __future__ import annotations
 import base64
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter, PayloadCodec
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes, PayloadCodec
 
 from config import Settings
 
 ENCODING = b"binary/encrypted"
+KEY_ID_METADATA = "encryption-key-id"
 NONCE_BYTES = 12
 
 
+class UnknownKeyError(ValueError):
+    """A payload sealed with a key id this process does not hold (names the id, never the key)."""
+
+
 class EncryptionCodec(PayloadCodec):
-    def __init__(self, key: bytes, key_id: str) -> None:
-        if len(key) not in (16, 24, 32):
-            raise ValueError("the payload key must be 16, 24 or 32 bytes (base64 in BHYT_PAYLOAD_KEY)")
-        self._aead = AESGCM(key)
-        self._key_id = key_id.encode()
+    """AES-GCM with a key ring: `keys` maps key id → key; `current` names the one that encrypts."""
+
+    def __init__(self, keys: Mapping[str, bytes], current: str) -> None:
+        if not keys:
+            raise ValueError("the payload key ring is empty (BHYT_PAYLOAD_KEYS)")
+        if current not in keys:
+            raise ValueError(
+                f"the current payload key id {current!r} is not in the key ring (BHYT_PAYLOAD_KEY_ID)"
+            )
+        self._ring: dict[bytes, AESGCM] = {}
+        for key_id, key in keys.items():
+            if len(key) not in (16, 24, 32):
+                raise ValueError(
+                    f"payload key {key_id!r} must be 16, 24 or 32 bytes (base64 in BHYT_PAYLOAD_KEYS)"
+                )
+            self._ring[key_id.encode()] = AESGCM(key)
+        self._current = current.encode()
+
+    @classmethod
+    def single(cls, key: bytes, key_id: str) -> EncryptionCodec:
+        return cls({key_id: key}, key_id)
+
+    @property
+    def current_key_id(self) -> str:
+        return self._current.decode()
+
+    @property
+    def key_ids(self) -> list[str]:
+        return [k.decode() for k in self._ring]
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        aead = self._ring[self._current]
         encoded = []
         for payload in payloads:
             nonce = os.urandom(NONCE_BYTES)
-            sealed = self._aead.encrypt(nonce, payload.SerializeToString(), self._key_id)
+            sealed = aead.encrypt(nonce, payload.SerializeToString(), self._current)
             encoded.append(
                 Payload(
-                    metadata={"encoding": ENCODING, "encryption-key-id": self._key_id},
+                    metadata={"encoding": ENCODING, KEY_ID_METADATA: self._current},
                     data=nonce + sealed,
                 )
             )
@@ -51,12 +91,16 @@ class EncryptionCodec(PayloadCodec):
             if payload.metadata.get("encoding") != ENCODING:
                 decoded.append(payload)  # written before encryption was on, or not ours
                 continue
-            key_id = payload.metadata.get("encryption-key-id", b"")
-            if key_id != self._key_id:
-                raise ValueError(f"payload encrypted with unknown key id {key_id.decode(errors='replace')!r}")
+            key_id = payload.metadata.get(KEY_ID_METADATA, b"")
+            aead = self._ring.get(key_id)
+            if aead is None:
+                raise UnknownKeyError(
+                    f"payload encrypted with unknown key id {key_id.decode(errors='replace')!r};"
+                    f" this process holds {self.key_ids} (add it to BHYT_PAYLOAD_KEYS)"
+                )
             nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
             inner = Payload()
-            inner.ParseFromString(self._aead.decrypt(nonce, sealed, key_id))
+            inner.ParseFromString(aead.decrypt(nonce, sealed, key_id))
             decoded.append(inner)
         return decoded
 
@@ -65,10 +109,20 @@ def parse_key(value: str) -> bytes:
     try:
         return base64.urlsafe_b64decode(value.encode() + b"=" * (-len(value) % 4))
     except ValueError as err:
-        raise ValueError("BHYT_PAYLOAD_KEY must be base64 (url-safe) of 16, 24 or 32 bytes") from err
+        raise ValueError("a payload key must be base64 (url-safe) of 16, 24 or 32 bytes") from err
+
+
+def codec(settings: Settings) -> EncryptionCodec:
+    """The key ring of the configuration (BHYT_PAYLOAD_KEYS, current BHYT_PAYLOAD_KEY_ID)."""
+    keys = {k.id: parse_key(k.key.get_secret_value()) for k in settings.bhyt_payload_keys}
+    return EncryptionCodec(keys, settings.bhyt_payload_key_id)
 
 
 def data_converter(settings: Settings) -> DataConverter:
-    """`pydantic_data_converter` with the encryption codec: the one converter every client and worker uses."""
-    codec = EncryptionCodec(parse_key(settings.bhyt_payload_key), settings.bhyt_payload_key_id)
-    return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
+    """`pydantic_data_converter` with the encryption codec and encoded failure attributes: the one
+    converter every client and worker uses."""
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=codec(settings),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )

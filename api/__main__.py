@@ -4,12 +4,20 @@ import uvicorn
 
 from api.app import create_app
 from config import get_settings
+from logs import configure_logging
+from production import refuse_unsafe
 
 
 def main() -> None:
     settings = get_settings()
+    configure_logging("api")
+    refuse_unsafe(settings, "api")
     uvicorn.run(
-        create_app(settings), host=settings.bhyt_api_host, port=settings.bhyt_api_port, log_level="info"
+        create_app(settings),
+        host=settings.bhyt_api_host,
+        port=settings.bhyt_api_port,
+        log_level="info",
+        log_config=None,  # logs.configure_logging's handlers: JSON lines, or the console form
     )
 
 

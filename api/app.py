@@ -18,9 +18,12 @@ from adapters.temporal_client import connect
 from api import ipn, public_receipts, renewals
 from api.answers import HealthAnswer
 from api.deps import Services
+from api.log_context import LogContextMiddleware
+from api.safe_errors import SafeErrorsMiddleware
 from config import Settings, get_settings
 from domain.models import Declaration
 from domain.payments import ReviewDecision
+from metrics import api as metrics_api
 
 log = logging.getLogger("bhyt.api")
 
@@ -56,6 +59,9 @@ def create_app(
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
     )
+    metrics_api.install(app)
+    app.add_middleware(SafeErrorsMiddleware)
+    app.add_middleware(LogContextMiddleware)
     app.include_router(renewals.router)
     app.include_router(ipn.router)
     app.include_router(public_receipts.router)

@@ -19,7 +19,9 @@ if str(ROOT) not in sys.path:
 def main() -> int:
     from adapters.db import migrate
     from config import get_settings
+    from logs import configure_logging
 
+    configure_logging("migrate")
     result = migrate(get_settings().database_url)
     if inspect.isawaitable(result):  # whichever the adapter chose, sync or async
         asyncio.run(result)

@@ -6,6 +6,7 @@ Everything is configured from the DESIGN §5 names (environment or `.env`); data
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
@@ -43,7 +44,9 @@ def banner(stack: Stack) -> str:
         ("HTTP API", f"{urls.api}/api/v1"),
         ("OpenAPI docs", urls.docs),
         ("API bearer token", f"{env['BHYT_API_TOKEN']}   (BHYT_API_TOKEN)"),
-        ("Temporal UI", urls.temporal_ui),
+        ("Temporal UI", f"{urls.temporal_ui}   (payloads decoded by the codec server)"),
+        ("Codec server", f"{urls.codec}   operator login at {urls.codec}/login"),
+        ("Metrics", f"{urls.api}/metrics (API, business)   {urls.worker_metrics} (worker, SDK)"),
         ("Temporal gRPC", f"{urls.temporal}   namespace {env['TEMPORAL_NAMESPACE']}, "
                           f"task queue {env['TEMPORAL_TASK_QUEUE']}"),
         ("Registry simulator", urls.registry),
@@ -77,7 +80,10 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 def main() -> int:
     settings = get_settings()
-    stack = Stack.from_settings(settings, VAR, progress=lambda msg: print(msg, flush=True))
+    console_logs = {"BHYT_LOG_FORMAT": os.environ.get("BHYT_LOG_FORMAT", "console")}  # readable var/logs
+    stack = Stack.from_settings(
+        settings, VAR, progress=lambda msg: print(msg, flush=True), extra_env=console_logs
+    )
     signal.signal(signal.SIGTERM, _on_sigterm)
     # Started from a script with `&`, Python inherits SIGINT ignored; Ctrl-C/kill -INT must still stop us.
     signal.signal(signal.SIGINT, signal.default_int_handler)

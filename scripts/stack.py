@@ -94,8 +94,10 @@ class Ports:
     api: int = 8000
     registry: int = 8101
     bank: int = 8102
+    codec: int = 8089
     temporal_http: int | None = None
     temporal_metrics: int | None = None
+    worker_metrics: int | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Ports:
@@ -108,22 +110,24 @@ class Ports:
             api=settings.bhyt_api_port,
             registry=settings.registry_port,
             bank=settings.bank_port,
+            codec=settings.bhyt_codec_port,
         )
 
     @classmethod
     def free(cls) -> Ports:
-        p = free_ports(7)
-        return cls(p[0], p[1], p[2], p[3], p[4], p[5], p[6])
+        p = free_ports(9)
+        return cls(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8])
 
     def completed(self) -> Ports:
-        if self.temporal_http is not None and self.temporal_metrics is not None:
+        if None not in (self.temporal_http, self.temporal_metrics, self.worker_metrics):
             return self
         taken = set(dataclasses.astuple(self))
-        extra = [p for p in free_ports(4) if p not in taken][:2]
+        extra = [p for p in free_ports(6) if p not in taken][:3]
         return dataclasses.replace(
             self,
             temporal_http=self.temporal_http or extra[0],
             temporal_metrics=self.temporal_metrics or extra[1],
+            worker_metrics=self.worker_metrics or extra[2],
         )
 
     def named(self) -> dict[str, int]:
@@ -139,6 +143,8 @@ class Urls:
     temporal_ui: str
     registry: str
     bank: str
+    codec: str
+    worker_metrics: str
 
 
 _running: weakref.WeakSet[Stack] = weakref.WeakSet()
@@ -211,6 +217,9 @@ class Stack:
             registry_port=p.registry,
             bank_url=f"http://{LOCALHOST}:{p.bank}",
             bank_port=p.bank,
+            bhyt_codec_port=p.codec,
+            bhyt_codec_url=f"http://{LOCALHOST}:{p.codec}",
+            worker_metrics_address=f"{LOCALHOST}:{p.worker_metrics}",
         )
         # receipt signing: this stack's own local certificate unless one is configured
         values["bhyt_receipt_cert_file"] = values.get("bhyt_receipt_cert_file") or str(self.receipt_cert_file)
@@ -239,7 +248,15 @@ class Stack:
             temporal_ui=self.env["TEMPORAL_UI_URL"],
             registry=self.env["REGISTRY_URL"],
             bank=self.env["BANK_URL"],
+            codec=self.env["BHYT_CODEC_URL"],
+            worker_metrics=f"http://{self.env['WORKER_METRICS_ADDRESS']}/metrics",
         )
+
+    @property
+    def ui_codec_endpoint(self) -> str:
+        """The dev UI can send no credentials: its endpoint carries the first operator's token (dev only)."""
+        token = next(iter(json.loads(self.env["BHYT_OPERATOR_TOKENS"]).values()))
+        return f"{self.env['BHYT_CODEC_URL']}/o/{token}"
 
     @property
     def receipt_cert_file(self) -> Path:
@@ -289,6 +306,7 @@ class Stack:
                 self._seed_once(DEMO_DATA if seed is True else Path(seed))
             self._start_worker()
             self._start_http("api", [self.python, "-m", "api"], self.urls.api + "/health")
+            self._start_http("codec", [self.python, "-m", "api.codec_server"], self.urls.codec + "/health")
         except BaseException:
             self.stop()
             raise
@@ -339,6 +357,7 @@ class Stack:
             "--db-filename", str(self.var_dir / "temporal.db"),
             "--sqlite-pragma", "journal_mode=wal",
             "--ui-disable-news-fetch",
+            "--ui-codec-endpoint", self.ui_codec_endpoint,
         ]  # fmt: skip
         namespace = self.env["TEMPORAL_NAMESPACE"]
         if namespace != "default":

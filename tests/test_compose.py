@@ -24,15 +24,47 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 
-LONG_RUNNING = {"postgresql", "temporal", "temporal-ui", "worker", "api", "registry-sim", "bank-sim"}
+LONG_RUNNING = {"postgresql", "temporal", "temporal-ui", "worker", "api", "codec", "registry-sim", "bank-sim"}
 ONE_SHOT = {"temporal-schema", "temporal-init", "migrate"}
-APP_SERVICES = {"migrate", "worker", "api", "registry-sim", "bank-sim"}
-INTERPOLATION = re.compile(r"\$\{([A-Z0-9_]+)(:?-([^}]*))?\}")
+APP_SERVICES = {"migrate", "worker", "api", "codec", "registry-sim", "bank-sim"}
+SIMULATORS = {"registry-sim", "bank-sim"}
+SECRETS = {
+    "POSTGRES_PASSWORD",
+    "TEMPORAL_DB_PASSWORD",
+    "BHYT_DB_PASSWORD",
+    "BHYT_PAYLOAD_KEYS",
+    "BHYT_PAYLOAD_KEY_ID",
+    "BHYT_API_TOKEN",
+    "BHYT_IPN_SECRET",
+    "BHYT_TMN_CODE",
+    "REGISTRY_API_KEY",
+    "NOTIFY_WEBHOOK_SECRET",
+    "BHYT_OPERATOR_TOKENS",
+    "GRAFANA_ADMIN_PASSWORD",
+}
+"""Variables Compose must refuse to start without (`${VAR:?}`): no fallback to a published value."""
+DEMO_ENV = ROOT / "deploy" / "demo.env"
+INTERPOLATION = re.compile(r"\$\{([A-Z0-9_]+)(?:(:?-)([^}]*)|(:?\?)([^}]*))?\}")
+REQUIRED_EXAMPLE = {
+    "BHYT_PAYLOAD_KEYS": '[{"id": "2026-11", "key": "' + "QUJD" * 10 + 'QUI"}]',
+    "BHYT_PAYLOAD_KEY_ID": "2026-11",
+    "BHYT_OPERATOR_TOKENS": '{"an.nguyen": "a-long-operator-token-1"}',
+    "REGISTRY_URL": "https://registry.example.vn",
+    "BANK_URL": "https://bank.example.vn",
+    "BHYT_RECEIPT_ISSUER_TAX_CODE": "0101234567",
+}
+"""What an operator's `.env` gives the variables Compose requires (`${VAR:?}`), for parsing tests."""
 
 
 def resolve(value: str) -> str:
-    """What Compose substitutes when the variable is unset: the documented default."""
-    return INTERPOLATION.sub(lambda m: m.group(3) or "", value)
+    """What Compose substitutes: the documented default, or for a required variable the example value."""
+
+    def one(m: re.Match[str]) -> str:
+        if m.group(4) is not None:
+            return REQUIRED_EXAMPLE.get(m.group(1), f"example-{m.group(1).lower()}")
+        return m.group(3) or ""
+
+    return INTERPOLATION.sub(one, value)
 
 
 @pytest.fixture(scope="module")
@@ -90,9 +122,49 @@ def test_project_services_build_the_project_image(services: dict) -> None:
 
 
 def test_published_ports(services: dict) -> None:
-    assert "8000:8000" in host_ports(services["api"])
-    assert "8233:8080" in host_ports(services["temporal-ui"])
-    assert "7233:7233" in host_ports(services["temporal"])
+    """The API is public; the UI, the codec server and Grafana on the host's loopback only (SSH
+    tunnel or a reverse proxy with its own login); Temporal's gRPC and the simulators never."""
+    published = {name: host_ports(svc) for name, svc in services.items() if svc.get("ports")}
+    assert published == {
+        "api": {"8000:8000"},
+        "temporal-ui": {"127.0.0.1:8233:8080"},
+        "codec": {"127.0.0.1:8089:8089"},
+        "grafana": {"127.0.0.1:3000:3000"},
+    }
+    for name in ("temporal", "temporal-schema", "temporal-init", "postgresql", *SIMULATORS):
+        assert not services[name].get("ports") and not services[name].get("network_mode"), name
+
+
+def test_simulators_only_in_the_demo_profile(services: dict) -> None:
+    for name in SIMULATORS:
+        assert services[name].get("profiles") == ["demo"], name
+    for name, svc in services.items():
+        if name in SIMULATORS or "demo" in (svc.get("profiles") or []):
+            continue
+        assert not set(_conditions(svc)) & SIMULATORS, f"{name} needs a simulator outside the demo"
+    for name in ("worker", "api"):
+        env = env_of(services[name])
+        assert "-sim" not in env["REGISTRY_URL"] + env["BANK_URL"], "production points at the real services"
+
+
+def test_ui_decodes_through_the_codec_server(services: dict) -> None:
+    ui = env_of(services["temporal-ui"])
+    assert (
+        ui["TEMPORAL_CODEC_ENDPOINT"] == env_of(services["api"])["BHYT_CODEC_URL"] == "http://localhost:8089"
+    )
+    assert ui["TEMPORAL_CODEC_INCLUDE_CREDENTIALS"] == "true"
+    assert services["codec"]["command"] == ["python", "-m", "api.codec_server"]
+    assert env_of(services["codec"])["TEMPORAL_UI_URL"] == "http://localhost:8233"
+
+
+def test_monitoring_profile(services: dict) -> None:
+    for name in ("prometheus", "grafana"):
+        assert services[name].get("profiles") == ["monitoring"], name
+    scrape = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    targets = {t for job in scrape["scrape_configs"] for c in job["static_configs"] for t in c["targets"]}
+    worker_port = env_of(services["worker"])["WORKER_METRICS_ADDRESS"].rsplit(":", 1)[1]
+    assert targets == {f"api:{env_of(services['api'])['BHYT_API_PORT']}", f"worker:{worker_port}"}
+    json.loads((ROOT / "deploy/grafana/dashboards/bhyt.json").read_text(encoding="utf-8"))
 
 
 def test_long_running_services_have_healthchecks(services: dict) -> None:
@@ -123,8 +195,6 @@ def test_start_order(services: dict) -> None:
         cond = _conditions(services[name])
         assert cond["migrate"] == "service_completed_successfully", name
         assert cond["temporal-init"] == "service_completed_successfully", name
-    worker = _conditions(services["worker"])
-    assert worker["registry-sim"] == worker["bank-sim"] == "service_healthy"
 
 
 def test_every_setting_reaches_worker_and_api(services: dict) -> None:
@@ -148,8 +218,11 @@ def test_addresses_point_at_the_services(services: dict) -> None:
     assert url.get_backend_name() == "postgresql"
     assert url.host == "postgresql" and url.host in services
     assert env["TEMPORAL_ADDRESS"].split(":")[0] == "temporal"
-    assert make_url(env["REGISTRY_URL"]).host == "registry-sim"
-    assert make_url(env["BANK_URL"]).host == "bank-sim"
+    demo = dict(
+        line.split("=", 1) for line in DEMO_ENV.read_text().splitlines() if line and not line.startswith("#")
+    )
+    assert make_url(demo["REGISTRY_URL"]).host == "registry-sim" and "registry-sim" in services
+    assert make_url(demo["BANK_URL"]).host == "bank-sim" and "bank-sim" in services
     pg = env_of(services["postgresql"])
     assert url.password == pg["BHYT_DB_PASSWORD"], "the app's password is the one the init script sets"
     assert env_of(services["temporal"])["POSTGRES_PWD"] == pg["TEMPORAL_DB_PASSWORD"]
@@ -160,9 +233,64 @@ def test_search_attributes_match_the_contract(services: dict) -> None:
     assert dict(p.split("=", 1) for p in pairs) == SEARCH_ATTRIBUTES
 
 
-def test_secrets_have_defaults_so_up_works_out_of_the_box() -> None:
-    bare = [m.group(0) for m in INTERPOLATION.finditer(COMPOSE.read_text()) if m.group(2) is None]
-    assert not bare, f"variables without a default: {bare}"
+def test_every_secret_is_required_and_nothing_falls_back_to_a_dev_value() -> None:
+    text = COMPOSE.read_text()
+    uses = list(INTERPOLATION.finditer(text))
+    required = {m.group(1) for m in uses if m.group(4) is not None}
+    assert required >= SECRETS, f"secrets with a fallback: {sorted(SECRETS - required)}"
+    for m in uses:
+        if m.group(1) in SECRETS:
+            assert m.group(4) == ":?", f"{m.group(0)}: a secret must be `${{VAR:?}}`"
+        assert "dev" not in (m.group(3) or ""), f"{m.group(0)}: falls back to a development value"
+    bare = [m.group(0) for m in uses if m.group(2) is None and m.group(4) is None]
+    assert not bare, f"variables neither defaulted nor required: {bare}"
+
+
+def test_production_is_the_default_and_the_app_would_accept_the_example(
+    services: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compose runs with BHYT_ENV=production, and with real values (not the dev ones) the
+    processes' own check passes; with the demo file's values it refuses."""
+    from production import problems
+
+    env = env_of(services["worker"])
+    assert env["BHYT_ENV"] == "production"
+    example = {**env, "DATABASE_URL": env["DATABASE_URL"]}
+    settings = Settings(
+        _env_file=None, **{k.lower(): v for k, v in example.items() if k.lower() in Settings.model_fields}
+    )  # type: ignore[call-arg]
+    assert problems(settings, environ={}) == []
+    demo = dict(
+        line.split("=", 1) for line in DEMO_ENV.read_text().splitlines() if line and not line.startswith("#")
+    )
+    demo = {k: v.strip("'") for k, v in demo.items()}
+    demo_settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        **{
+            k.lower(): v
+            for k, v in {**example, **demo, "BHYT_ENV": "production"}.items()
+            if k.lower() in Settings.model_fields
+        },
+    )
+    found = "\n".join(problems(demo_settings, environ={}))
+    for name in (
+        "BHYT_API_TOKEN",
+        "BHYT_IPN_SECRET",
+        "BHYT_PAYLOAD_KEYS",
+        "BHYT_OPERATOR_TOKENS",
+        "REGISTRY_API_KEY",
+    ):
+        assert name in found, name
+
+
+def test_demo_env_gives_every_required_variable() -> None:
+    required = {m.group(1) for m in INTERPOLATION.finditer(COMPOSE.read_text()) if m.group(4) is not None}
+    given = {
+        line.split("=", 1)[0]
+        for line in DEMO_ENV.read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    }
+    assert required <= given, f"deploy/demo.env lacks {sorted(required - given)}"
 
 
 # -- files the containers run --------------------------------------------------------------------

@@ -54,6 +54,8 @@ def _sqlite_file(url: str) -> Path | None:
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for `url`, with the SQLite settings that make concurrent writers safe."""
     url = async_url(url)
+    # SQL parameters hold names and personal numbers: never in an error message or a log line
+    kwargs.setdefault("hide_parameters", True)
     if not url.startswith("sqlite"):
         kwargs.setdefault("pool_pre_ping", True)
         return create_async_engine(url, **kwargs)

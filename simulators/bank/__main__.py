@@ -7,6 +7,7 @@ import argparse
 import uvicorn
 
 from config import VAR, get_settings
+from logs import configure_logging
 from simulators.bank.app import Knobs, create_app
 
 
@@ -23,7 +24,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     knobs = Knobs(retry_base_ms=args.retry_base_ms, max_attempts=args.max_attempts)
     app = create_app(args.db, secret=settings.bhyt_ipn_secret, tmn_code=settings.bhyt_tmn_code, knobs=knobs)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    configure_logging("bank-simulator")
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, log_config=None)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import argparse
 import uvicorn
 
 from config import VAR, get_settings
+from logs import configure_logging
 from simulators.registry.app import create_app
 
 
@@ -21,7 +22,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     app = create_app(args.db, api_key=args.api_key, load=args.load)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    configure_logging("registry-simulator")
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, log_config=None)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,67 @@
+"""With BHYT_ENV=production, a process refuses to start on the documented development values.
+
+Every secret of config.py has a local default so that `make run` works on a fresh clone; those
+defaults are public (they are in the README). A production process that silently fell back to
+one would accept forged bank callbacks or portal calls, or encrypt households' data with a
+published key. So API, worker, codec server and starter call `refuse_unsafe` first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from config import DEV_PAYLOAD_KEY, Settings
+
+DEV_VALUES = (
+    "bhyt_api_token",
+    "bhyt_ipn_secret",
+    "bhyt_tmn_code",
+    "registry_api_key",
+    "notify_webhook_secret",
+)
+"""Settings whose documented default must not reach production."""
+
+
+class UnsafeConfiguration(SystemExit):
+    """Raised at start-up; the message lists every problem by variable name, never a value."""
+
+
+def problems(settings: Settings, environ: Mapping[str, str] | None = None) -> list[str]:
+    """What a production process must not run with (empty outside production)."""
+    from adapters.temporal_client import connect_config, secured
+
+    if not settings.production:
+        return []
+    found = []
+    for name in DEV_VALUES:
+        if getattr(settings, name) == Settings.model_fields[name].default:
+            found.append(f"{name.upper()} is the development default")
+    if any(k.key.get_secret_value() == DEV_PAYLOAD_KEY for k in settings.bhyt_payload_keys):
+        found.append("BHYT_PAYLOAD_KEYS holds the development payload key")
+    default_tokens = Settings.model_fields["bhyt_operator_tokens"].default
+    dev_tokens = {t.get_secret_value() for t in default_tokens.values()}
+    if not settings.bhyt_operator_tokens:
+        found.append("BHYT_OPERATOR_TOKENS is empty")
+    if any(t.get_secret_value() in dev_tokens for t in settings.bhyt_operator_tokens.values()):
+        found.append("BHYT_OPERATOR_TOKENS holds the development token")
+    if any(len(t.get_secret_value()) < 16 for t in settings.bhyt_operator_tokens.values()):
+        found.append("BHYT_OPERATOR_TOKENS: every token must have at least 16 characters")
+    if settings.bhyt_receipt_self_signed:
+        found.append("BHYT_RECEIPT_SELF_SIGNED is true: receipts must be signed with the insurer's certificate")
+    if settings.bhyt_receipt_issuer_tax_code == Settings.model_fields["bhyt_receipt_issuer_tax_code"].default:
+        found.append("BHYT_RECEIPT_ISSUER_TAX_CODE is the local placeholder")
+    if settings.database_url.startswith("sqlite"):
+        found.append("DATABASE_URL is SQLite (the local default); production runs on PostgreSQL")
+    if not secured(connect_config(settings, environ)) and not settings.temporal_plaintext_private_network:
+        found.append(
+            "Temporal without TLS or API key: set TEMPORAL_TLS*/TEMPORAL_API_KEY (or a TEMPORAL_PROFILE),"
+            " or TEMPORAL_PLAINTEXT_PRIVATE_NETWORK=true if its frontend is on a private network only"
+        )
+    return found
+
+
+def refuse_unsafe(settings: Settings, component: str) -> None:
+    found = problems(settings)
+    if found:
+        listing = "\n  - ".join(found)
+        raise UnsafeConfiguration(f"{component}: refusing to start with BHYT_ENV=production:\n  - {listing}")

@@ -1,0 +1,85 @@
+"""Log lines: one JSON object each, with the application id, and no exception message in either form."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from logs import ConsoleFormatter, JsonFormatter
+
+PERSONAL_ID = "001080012345"
+
+
+def record_with_error() -> logging.LogRecord:
+    try:
+        raise ValueError(f"duplicate key (personal_id)=({PERSONAL_ID})")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord("bhyt.test", logging.ERROR, __file__, 1, "step failed", (), sys.exc_info())
+    record.workflow_id = "renewal-app-42"
+    return record
+
+
+def test_json_line_carries_ids_and_no_message_of_the_error() -> None:
+    line = JsonFormatter("worker").format(record_with_error())
+    assert "\n" not in line
+    entry = json.loads(line)
+    assert entry["application_id"] == "app-42" and entry["workflow_id"] == "renewal-app-42"
+    assert entry["component"] == "worker" and entry["level"] == "error" and entry["message"] == "step failed"
+    assert entry["error_type"] == "ValueError" and entry["error_at"]
+    assert PERSONAL_ID not in line
+
+
+def test_console_form_is_readable_and_withholds_the_error_message() -> None:
+    text = ConsoleFormatter("worker").format(record_with_error())
+    assert "step failed" in text and "[app-42]" in text and "ValueError" in text
+    assert PERSONAL_ID not in text
+
+
+async def test_api_lines_about_an_application_carry_its_id() -> None:
+    import httpx
+    from fastapi import FastAPI
+
+    from api.log_context import LogContextMiddleware
+
+    app = FastAPI()
+    app.add_middleware(LogContextMiddleware)
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(JsonFormatter("api").format(record))
+
+    log = logging.getLogger("bhyt.test.api")
+    log.addHandler(Keep())
+    log.setLevel(logging.INFO)
+
+    @app.get("/api/v1/renewals/{application_id}")
+    async def one(application_id: str) -> dict[str, str]:
+        log.info("looked up")
+        return {}
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        await client.get("/api/v1/renewals/app-9")
+    [entry] = [json.loads(line) for line in lines]
+    assert entry["application_id"] == "app-9" and entry["workflow_id"] == "renewal-app-9"
+
+
+def test_uncaught_errors_go_through_the_formatter(capsys: object) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "from logs import configure_logging\n"
+        "configure_logging('probe', fmt='json')\n"
+        f"raise RuntimeError('duplicate key ({PERSONAL_ID})')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 1
+    [line] = done.stderr.strip().splitlines()
+    entry = json.loads(line)
+    assert entry["error_type"] == "RuntimeError" and entry["level"] == "critical"
+    assert PERSONAL_ID not in done.stderr
