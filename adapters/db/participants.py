@@ -79,6 +79,8 @@ class ParticipantStore(Store):
                 office_code=row.office_code,
                 valid_from=row.valid_from,
                 valid_to=row.valid_to,
+                card_number=row.card_number,
+                group=row.group_code,
             )
             for row in rows
         }
@@ -95,6 +97,9 @@ class ParticipantStore(Store):
             row = await self.session.get(ParticipantRow, old.bhxh_number)
             assert row is not None, "the card was locked in this transaction"
             row.valid_from, row.valid_to, row.updated_at = contribution.valid_from, contribution.valid_to, now
+            old_card = row.card_number
+            if contribution.issued_card is not None:  # a lapsed DN/HS card joins the household form
+                row.card_number, row.group_code = contribution.issued_card, contribution.issued_card[:2]
             self.session.add_all(
                 [
                     HouseholdContributionRow(
@@ -119,6 +124,8 @@ class ParticipantStore(Store):
                         new_valid_from=contribution.valid_from,
                         new_valid_to=contribution.valid_to,
                         changed_at=now,
+                        old_card_number=old_card if contribution.issued_card else None,
+                        new_card_number=contribution.issued_card,
                     ),
                 ]
             )
