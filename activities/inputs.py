@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from domain.models import (
     Allocation,
     ApplicationStatus,
+    Head,
     Member,
     MemberCheck,
     PaymentReceived,
@@ -42,11 +43,18 @@ class ResidenceInput(_Input):
     application_id: str
     head_personal_id: str
     card_numbers: list[str]
+    head: Head | None = None
+    """The declared head, checked against the population registry (absent in older histories)."""
 
 
 class ResidenceResult(_Input):
+    """`household_code` None means rejected: with `rejection` (else the residence mismatch)."""
+
     household_code: str | None
     people_checked: int
+    rejection: str | None = None
+    open_application_id: str | None = None
+    """Set when the household already has an application in progress (that one's id)."""
 
 
 class ParticipationInput(_Input):

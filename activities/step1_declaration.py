@@ -48,6 +48,7 @@ class DeclarationActivities:
         async with self._db.unit_of_work() as uow:
             await uow.repo.set_application_status(request.application_id, request.status.value)
             await uow.repo.release_cards(request.application_id)
+            await uow.repo.release_household(request.application_id)
             await uow.commit()
 
     @activity.defn(name="enter_review")

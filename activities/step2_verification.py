@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from temporalio import activity
 
 from activities.errors import REGISTRY_BAD_REQUEST, business_error
 from activities.inputs import ParticipationInput, QuoteRequest, ResidenceInput, ResidenceResult
 from adapters.db import Database
 from adapters.registry import RegistryBadRequest, RegistryClient
-from domain.eligibility import check_member, shared_residence
+from domain.application import household_in_progress, vietnam_date
+from domain.eligibility import (
+    check_member,
+    duplicate_rejection,
+    head_rejection,
+    household_card,
+    person_keys,
+    same_person_pairs,
+    shared_residence,
+)
 from domain.fees import QuoteInput, compute_quote
-from domain.identifiers import parse_card_number
+from domain.fiscal_year import fiscal_year_of
+from domain.identifiers import CardRef, parse_card_number
 from domain.models import Citizen, Member, MemberCheck, Participant, Quote
+
+
+def _card_ref(card: str) -> CardRef | None:
+    try:
+        return parse_card_number(card)
+    except ValueError:
+        return None
 
 
 class VerificationActivities:
@@ -31,23 +50,46 @@ class VerificationActivities:
 
     @activity.defn(name="verify_residence")
     async def verify_residence(self, request: ResidenceInput) -> ResidenceResult:
-        """2a: do the head and the members share one permanent or one temporary residence?
+        """2a: one person per line, the head as the registry knows them, one shared residence,
+        and no other application of the household in progress — all before any quote.
 
         A card's holder is found by the personal number the card carries, or else through the
         BHXH record; members that cannot be resolved are left to step 2b, which rejects them.
         """
         participants = await self._participants(request.card_numbers)
+        refs = [_card_ref(card) for card in request.card_numbers]
+        pairs = same_person_pairs(person_keys(refs, [participants[c] for c in request.card_numbers]))
+        if pairs:
+            return ResidenceResult(
+                household_code=None, people_checked=0, rejection=duplicate_rejection(pairs)
+            )
         personal_ids = {request.head_personal_id}
-        for card, participant in participants.items():
-            ref = parse_card_number(card)
-            personal_id = ref.personal_id or (participant.personal_id if participant else None)
+        for card, ref in zip(request.card_numbers, refs, strict=True):
+            participant = participants[card]
+            personal_id = (ref.personal_id if ref else None) or (
+                participant.personal_id if participant else None
+            )
             if personal_id:
                 personal_ids.add(personal_id)
         citizens = await self._citizens(personal_ids)
-        return ResidenceResult(
-            household_code=shared_residence(list(citizens.values())),
-            people_checked=len(citizens),
-        )
+        if request.head is not None:
+            rejection = head_rejection(request.head, citizens.get(request.head.personal_id))
+            if rejection is not None:
+                return ResidenceResult(household_code=None, people_checked=len(citizens), rejection=rejection)
+        household_code = shared_residence(list(citizens.values()))
+        if household_code is None:
+            return ResidenceResult(household_code=None, people_checked=len(citizens))
+        async with self._db.unit_of_work() as uow:
+            open_application = await uow.repo.claim_household(household_code, request.application_id)
+            await uow.commit()
+        if open_application is not None:
+            return ResidenceResult(
+                household_code=None,
+                people_checked=len(citizens),
+                rejection=household_in_progress(open_application),
+                open_application_id=open_application,
+            )
+        return ResidenceResult(household_code=household_code, people_checked=len(citizens))
 
     @activity.defn(name="check_participation")
     async def check_participation(self, request: ParticipationInput) -> list[MemberCheck]:
@@ -57,6 +99,7 @@ class VerificationActivities:
         cannot both win; the loser's member is reported as in another application.
         """
         participants = await self._participants([m.card_number for m in request.members])
+        today = vietnam_date(datetime.now(UTC))
         ids = {p.personal_id for p in participants.values() if p and p.personal_id}
         citizens = await self._citizens(ids) if ids else {}
 
@@ -65,7 +108,7 @@ class VerificationActivities:
             citizen = (
                 citizens.get(participant.personal_id) if participant and participant.personal_id else None
             )
-            return check_member(member, participant, citizen, held_by_other_application=held)
+            return check_member(member, participant, citizen, held_by_other_application=held, on=today)
 
         checks = [check(member, False) for member in request.members]
         wanted = [c.bhxh_number for c in checks if c.eligible and c.bhxh_number]
@@ -80,8 +123,7 @@ class VerificationActivities:
     @activity.defn(name="compute_quote")
     async def compute_quote(self, request: QuoteRequest) -> Quote:
         """2c: the amount per card in reduction order, after the members who already paid this year."""
-        eligible = {c.card_number for c in request.checks if c.eligible}
-        members = [m for m in request.members if m.card_number in eligible]
+        members = [m for m, c in zip(request.members, request.checks, strict=True) if c.eligible]
         participants = await self._participants([m.card_number for m in members])
         inputs = []
         for member in members:
@@ -89,7 +131,7 @@ class VerificationActivities:
             assert participant is not None, "an eligible member has a BHXH record"
             inputs.append(
                 QuoteInput(
-                    card_number=member.card_number,
+                    card_number=household_card(participant),  # the record's form, whatever was typed
                     bhxh_number=participant.bhxh_number,
                     member_name=member.full_name,
                     months=member.months,
@@ -101,7 +143,7 @@ class VerificationActivities:
         async with self._db.unit_of_work() as uow:
             paid_before = await uow.repo.paid_members_count(
                 request.household_code,
-                request.quote_date.year,
+                fiscal_year_of(request.quote_date),
                 exclude_bhxh=[i.bhxh_number for i in inputs],
             )
         return compute_quote(inputs, paid_positions_before=paid_before, quote_date=request.quote_date)

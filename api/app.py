@@ -6,21 +6,33 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from temporalio.client import Client
 
 from adapters.db import Database
 from adapters.temporal_client import connect
 from api import ipn, public_receipts, renewals
+from api.answers import HealthAnswer
 from api.deps import Services
 from api.log_context import LogContextMiddleware
 from api.safe_errors import SafeErrorsMiddleware
 from config import Settings, get_settings
 from domain.models import Declaration
+from domain.payments import ReviewDecision
 from metrics import api as metrics_api
 
 log = logging.getLogger("bhyt.api")
+
+
+def operation_id(route: APIRoute) -> str:
+    """operationIds fit for generated clients: the route's function name in camelCase
+    (`get_renewal` → `getRenewal`), unless the route names its own."""
+    first, *rest = route.name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
 
 
 def create_app(
@@ -45,6 +57,7 @@ def create_app(
         version="1.0",
         summary="Online renewal of household health-insurance cards (gia hạn thẻ BHYT hộ gia đình)",
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     metrics_api.install(app)
     app.add_middleware(SafeErrorsMiddleware)
@@ -62,13 +75,20 @@ def create_app(
             schemas = spec.setdefault("components", {}).setdefault("schemas", {})
             schemas.update(declaration.pop("$defs", {}))
             schemas["Declaration"] = declaration
+            schemas["ReviewDecision"] = ReviewDecision.model_json_schema(ref_template="#/components/schemas/{model}")
             app.openapi_schema = spec
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
-    @app.get("/health", tags=["ops"], summary="Liveness")
+    @app.get("/health", tags=["ops"], summary="Liveness", response_model=HealthAnswer, operation_id="health")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """FastAPI's 422 without the `input` it would echo (it may be personal data)."""
+        detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        return JSONResponse(status_code=422, content={"detail": detail})
 
     return app

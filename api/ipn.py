@@ -17,11 +17,13 @@ logged for an operator, and answered 99 — never silently acknowledged.
 from __future__ import annotations
 
 import logging
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from temporalio.service import RPCError, RPCStatusCode
 
 from adapters import ipn
+from api.answers import IpnAnswer
 from api.deps import ServicesDep
 from domain.allocation import MismatchKind, payment_mismatch
 from domain.models import ApplicationStatus, PaymentReceived
@@ -36,8 +38,33 @@ def _answer(code: str, message: str) -> dict[str, str]:
     return {"RspCode": code, "Message": message}
 
 
-@router.get("/ipn", summary="Bank payment notification (VNPay IPN convention)")
-async def payment_ipn(request: Request, svc: ServicesDep) -> dict[str, str]:
+VnpParam = Annotated[str | None, Query()]
+
+
+@router.get(
+    "/ipn",
+    response_model=IpnAnswer,
+    operation_id="bankPaymentNotification",
+    summary="Bank payment notification (VNPay IPN convention)",
+)
+async def payment_ipn(
+    request: Request,
+    svc: ServicesDep,
+    vnp_TmnCode: VnpParam = None,  # noqa: N803 - the bank's parameter names, declared for clients
+    vnp_Amount: VnpParam = None,  # noqa: N803
+    vnp_BankCode: VnpParam = None,  # noqa: N803
+    vnp_BankTranNo: VnpParam = None,  # noqa: N803
+    vnp_CardType: VnpParam = None,  # noqa: N803
+    vnp_PayDate: VnpParam = None,  # noqa: N803
+    vnp_OrderInfo: VnpParam = None,  # noqa: N803
+    vnp_TransactionNo: VnpParam = None,  # noqa: N803
+    vnp_ResponseCode: VnpParam = None,  # noqa: N803
+    vnp_TransactionStatus: VnpParam = None,  # noqa: N803
+    vnp_TxnRef: VnpParam = None,  # noqa: N803
+    vnp_SecureHash: VnpParam = None,  # noqa: N803
+) -> dict[str, str]:
+    """The parameters are declared for generated clients and the docs; the signature is checked
+    over every `vnp_*` parameter received, as the convention requires, so all are read raw."""
     params = dict(request.query_params)
     txn_ref = params.get("vnp_TxnRef", "")
     try:

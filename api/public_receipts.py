@@ -44,12 +44,24 @@ def _limiter(request: Request, svc: ServicesDep) -> SlidingWindowLimiter:
 
 @router.get(
     "/receipts/{code}",
+    operation_id="lookupReceipt",
     summary="Public receipt lookup by the code printed on the receipt (no token); ?format=pdf for the signed PDF",
     response_class=HTMLResponse,
     responses={
-        200: {"content": {"text/html": {}, "application/pdf": {}}},
-        404: {"description": "no receipt has this code (a plain HTML page)"},
-        429: {"description": "too many lookups from this address; see Retry-After"},
+        200: {
+            "content": {
+                "text/html": {"schema": {"type": "string"}},
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            }
+        },
+        404: {
+            "content": {"text/html": {"schema": {"type": "string"}}},
+            "description": "no receipt has this code (a plain HTML page)",
+        },
+        429: {
+            "content": {"text/html": {"schema": {"type": "string"}}},
+            "description": "too many lookups from this address; see Retry-After",
+        },
     },
 )
 async def lookup_receipt(

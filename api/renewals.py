@@ -9,20 +9,33 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import ValidationError
 
 from adapters.db.receipt_lookup import receipt_by_application
+from api.answers import INVALID, NOT_FOUND, UNAUTHORIZED, ConflictAnswer, ErrorAnswer, ReceiptAnswer
+from api.body import TOO_LARGE, BodyNotJson, read_json
 from api.deps import PortalCaller, ServicesDep
 from api.receipt_documents import pdf_filename, receipt_document, receipt_signer, signed_pdf
 from api.receipt_page import render_receipt
-from domain.application import ApplicationView, RenewalInput, vietnam_date
+from domain.application import ApplicationView, NoticeView, RenewalInput, vietnam_date
+from domain.eligibility import person_keys, same_person_pairs
+from domain.identifiers import CardRef, parse_card_number
 from domain.models import ApplicationStatus, Declaration
 from domain.payments import PaymentOutcome, PaymentState, ReviewDecision, recorded_state
-from domain.validation import DeclarationInvalid, FieldError, parse_declaration
+from domain.validation import (
+    DeclarationInvalid,
+    FieldError,
+    duplicate_person_error,
+    field_errors,
+    parse_declaration,
+)
 from workflows import client as renewals
 
-router = APIRouter(prefix="/api/v1/renewals", tags=["renewals"], dependencies=[PortalCaller])
+router = APIRouter(
+    prefix="/api/v1/renewals", tags=["renewals"], dependencies=[PortalCaller], responses={**UNAUTHORIZED}
+)
 
 SUBMIT_WAIT_SECONDS = 30.0
 """How long POST waits for steps 1–2 before answering 202 with the application still verifying."""
@@ -50,6 +63,7 @@ DECLARATION_EXAMPLE = {
 
 
 NOT_AN_OBJECT = FieldError(loc=(), msg="the body must be a JSON object (the declaration)", type="model_type")
+NOT_JSON = FieldError(loc=(), msg="the body must be a JSON document (the declaration)", type="json_invalid")
 
 
 def _application_id(idempotency_key: str | None) -> str:
@@ -78,11 +92,21 @@ def _view(view: ApplicationView, code: int = status.HTTP_200_OK) -> JSONResponse
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ApplicationView,
+    operation_id="declareRenewal",
     summary="Declare a household renewal (steps 1–2) and get the quote or the rejection",
     responses={
-        202: {"description": "accepted; verification still running: follow with GET"},
-        409: {"description": "Idempotency-Key reused with a different declaration"},
-        422: {"description": "invalid declaration: one entry per bad field; nothing was started"},
+        202: {
+            "model": ApplicationView,
+            "description": "accepted; verification still running: follow with GET",
+        },
+        409: {
+            "model": ConflictAnswer,
+            "description": "the household already has an application in progress (its id is given), "
+            "or the Idempotency-Key was used for another declaration",
+        },
+        413: {"model": ErrorAnswer, "description": TOO_LARGE},
+        **INVALID,
+        503: {"model": ErrorAnswer, "description": "the workflow service did not answer"},
     },
     openapi_extra={
         "requestBody": {
@@ -97,15 +121,21 @@ def _view(view: ApplicationView, code: int = status.HTTP_200_OK) -> JSONResponse
     },
 )
 async def create_renewal(
+    request: Request,
     svc: ServicesDep,
-    body: Annotated[Any, Body(include_in_schema=False)] = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> JSONResponse:
+    """The body is read here, after the bearer token was checked, and bounded (api.body)."""
     now = datetime.now(UTC)
+    try:
+        body = await read_json(request)
+    except BodyNotJson:
+        return _invalid(DeclarationInvalid([NOT_JSON]))
     if not isinstance(body, dict):
         return _invalid(DeclarationInvalid([NOT_AN_OBJECT]))
     try:
         declaration = parse_declaration(body, today=vietnam_date(now))
+        await _one_person_one_line(svc, declaration)
     except DeclarationInvalid as exc:
         return _invalid(exc)
 
@@ -119,7 +149,7 @@ async def create_renewal(
                     status.HTTP_409_CONFLICT, "Idempotency-Key was used for another declaration"
                 )
 
-    request = RenewalInput(
+    request_input = RenewalInput(
         application_id=application_id,
         declaration=declaration,
         submitted_at=now,
@@ -128,7 +158,7 @@ async def create_renewal(
         receipt_series=svc.settings.bhyt_receipt_series,
     )
     submit = asyncio.ensure_future(
-        renewals.submit(svc.temporal, request, task_queue=svc.settings.temporal_task_queue)
+        renewals.submit(svc.temporal, request_input, task_queue=svc.settings.temporal_task_queue)
     )
     try:
         view = await asyncio.wait_for(asyncio.shield(submit), timeout=SUBMIT_WAIT_SECONDS)
@@ -140,7 +170,24 @@ async def create_renewal(
                 status.HTTP_503_SERVICE_UNAVAILABLE, "the workflow service did not answer"
             ) from None
         return _view(pending, status.HTTP_202_ACCEPTED)
+    if view.status == ApplicationStatus.REJECTED and view.open_application_id is not None:
+        busy = ConflictAnswer(
+            detail=view.rejection_message or "the household has an application in progress",
+            open_application_id=view.open_application_id,
+        )
+        return JSONResponse(status_code=status.HTTP_409_CONFLICT, content=busy.model_dump())
     return _view(view, status.HTTP_201_CREATED)
+
+
+async def _one_person_one_line(svc: ServicesDep, declaration: Declaration) -> None:
+    """Every card form resolved to its participant before anything starts: the same person on two
+    lines (say the 15-character card and the 12-digit personal number) is a 422 naming both."""
+    cards: list[CardRef | None] = [parse_card_number(m.card_number) for m in declaration.members]
+    async with svc.db.unit_of_work(read_only=True) as uow:
+        participants = [await uow.repo.find_participant(m.card_number) for m in declaration.members]
+    pairs = same_person_pairs(person_keys(cards, participants))
+    if pairs:
+        raise DeclarationInvalid([duplicate_person_error(first, later) for first, later in pairs])
 
 
 async def _find(svc: ServicesDep, application_id: str) -> ApplicationView:
@@ -183,7 +230,13 @@ async def _with_payments(svc: ServicesDep, view: ApplicationView) -> Application
     return view.model_copy(update={"payments": list(known.values())})
 
 
-@router.get("/{application_id}", response_model=ApplicationView, summary="The application as it stands now")
+@router.get(
+    "/{application_id}",
+    response_model=ApplicationView,
+    operation_id="getRenewal",
+    summary="The application as it stands now (each renewed member: the prescribed message, the new validity)",
+    responses={**NOT_FOUND},
+)
 async def get_renewal(application_id: str, svc: ServicesDep) -> JSONResponse:
     """With `payments`: each bank transaction of the application and where its money stands
     (`allocated`, `processing`, `under_review`, `refund_due`, `refunded`)."""
@@ -193,13 +246,32 @@ async def get_renewal(application_id: str, svc: ServicesDep) -> JSONResponse:
 @router.post(
     "/{application_id}/review",
     response_model=ApplicationView,
+    operation_id="resolveReview",
     summary="An operator's decision on a payment review: accept a transfer, or refund and cancel",
-    responses={409: {"description": "the decision does not apply (names the field and why)"}},
+    responses={
+        **NOT_FOUND,
+        409: {"model": ErrorAnswer, "description": "the decision does not apply (names the field and why)"},
+        413: {"model": ErrorAnswer, "description": TOO_LARGE},
+        **INVALID,
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReviewDecision"}}},
+        }
+    },
 )
-async def resolve_review(application_id: str, decision: ReviewDecision, svc: ServicesDep) -> JSONResponse:
+async def resolve_review(application_id: str, request: Request, svc: ServicesDep) -> JSONResponse:
+    """The body is read after the bearer token was checked, and bounded (api.body)."""
     from temporalio.client import WorkflowUpdateFailedError
     from temporalio.service import RPCError
 
+    try:
+        decision = ReviewDecision.model_validate(await read_json(request))
+    except BodyNotJson:
+        return _invalid(DeclarationInvalid([NOT_JSON]))
+    except ValidationError as exc:
+        return _invalid(DeclarationInvalid(field_errors(exc)))
     await _find(svc, application_id)
     try:
         view = await renewals.resolve_review(svc.temporal, application_id, decision)
@@ -218,8 +290,13 @@ PAID = {ApplicationStatus.ALLOCATING, ApplicationStatus.COMPLETED, ApplicationSt
 @router.post(
     "/{application_id}/cancel",
     response_model=ApplicationView,
+    operation_id="cancelRenewal",
     summary="Cancel an application still awaiting payment",
-    responses={409: {"description": "already paid, or already closed"}},
+    responses={
+        202: {"model": ApplicationView, "description": "cancel requested; the run is still closing"},
+        **NOT_FOUND,
+        409: {"model": ErrorAnswer, "description": "already paid, or already closed"},
+    },
 )
 async def cancel_renewal(application_id: str, svc: ServicesDep) -> JSONResponse:
     view = await _find(svc, application_id)
@@ -245,10 +322,19 @@ async def cancel_renewal(application_id: str, svc: ServicesDep) -> JSONResponse:
 
 @router.get(
     "/{application_id}/receipt",
+    response_model=ReceiptAnswer,
+    operation_id="getReceipt",
     summary="The receipt (biên lai thu tiền); ?format=html for a printable page, ?format=pdf for the signed e-receipt",
     responses={
-        200: {"content": {"application/json": {}, "text/html": {}, "application/pdf": {}}},
-        404: {"description": "unknown application, or no receipt issued yet"},
+        200: {
+            "content": {
+                "text/html": {"schema": {"type": "string"}},
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            },
+            "description": "the receipt",
+        },
+        404: {"model": ErrorAnswer, "description": "unknown application, or no receipt issued yet"},
+        **INVALID,
     },
 )
 async def get_receipt(
@@ -279,3 +365,19 @@ async def get_receipt(
             "refunded": stored.refunded,
         }
     )
+
+
+@router.get(
+    "/{application_id}/notices",
+    response_model=list[NoticeView],
+    operation_id="listNotices",
+    summary="Every notice of the application (kind, recipient, message, created, delivered or pending)",
+    responses={**NOT_FOUND},
+)
+async def list_notices(application_id: str, svc: ServicesDep) -> list[NoticeView]:
+    async with svc.db.unit_of_work(read_only=True) as uow:
+        notices = await uow.repo.notices_of(application_id)
+        known = notices or await uow.repo.get_application(application_id) is not None
+    if not known:
+        await _find(svc, application_id)  # a run not yet recorded still answers (with no notice)
+    return notices

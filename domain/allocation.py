@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from domain.eligibility import HOUSEHOLD_GROUP
+from domain.fiscal_year import fiscal_year_of
 from domain.models import Allocation, PaymentReceived, QuoteLine, Receipt, ReceiptLine
 from domain.validity import renewal_period
 from domain.words import amount_in_words
@@ -133,6 +135,17 @@ class CardValidity:
     office_code: str
     valid_from: date | None
     valid_to: date | None
+    card_number: str | None = None
+    group: str | None = None
+
+
+def issued_card(card: CardValidity, quoted_card: str) -> str | None:
+    """The household card a renewal issues in place of a lapsed other-group card (DESIGN §2: a
+    DN/HS member whose card has lapsed joins the household form on a GD card with the same
+    BHXH number); None when the card stays the one it is."""
+    if card.card_number is None or (card.group or "").upper() == HOUSEHOLD_GROUP:
+        return None
+    return quoted_card if quoted_card == HOUSEHOLD_GROUP + card.card_number[2:] else None
 
 
 @dataclass(frozen=True)
@@ -188,6 +201,8 @@ class HouseholdContribution:
     paid_on: date
     valid_from: date
     valid_to: date
+    issued_card: str | None = None
+    """A new card issued with this payment (see `issued_card`), kept in the card history."""
 
 
 @dataclass(frozen=True)
@@ -243,7 +258,7 @@ def plan_allocation(
         raise AllocationRefused("a card is quoted twice")
     if any(n not in cards for n in numbers):
         raise AllocationRefused("a quoted card is unknown")
-    fiscal_year = payment_date.year
+    fiscal_year = fiscal_year_of(payment_date)
     period = f"{payment_date:%Y-%m}"
     renewals: list[CardRenewal] = []
     contributions: list[HouseholdContribution] = []
@@ -278,6 +293,7 @@ def plan_allocation(
                 paid_on=payment_date,
                 valid_from=new_from,
                 valid_to=new_to,
+                issued_card=issued_card(card, line.card_number),
             )
         )
         revenue[card.office_code][0] += line.amount

@@ -7,6 +7,7 @@ The workflow owns the application's state; the rules it applies on a payment are
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,6 +32,15 @@ VERIFICATION_UNAVAILABLE = (
 DECLARATION_NOT_RECORDED = "Hệ thống tạm thời gián đoạn, chưa ghi nhận được tờ khai; đề nghị kê khai lại sau"
 """Rejection when the BHXH database stays unavailable past step 1's retry window: try again
 later (the declaration itself was not found invalid)."""
+
+
+def household_in_progress(application_id: str) -> str:
+    """Rejection of a second declaration while the household's first is still open; the id is
+    not personal data and lets the portal send the declarant to the open application."""
+    return (
+        "Hộ gia đình đang có một hồ sơ gia hạn chưa hoàn tất (mã hồ sơ "
+        f"{application_id}); đề nghị hoàn tất hoặc hủy hồ sơ đó trước khi kê khai lại"
+    )
 
 
 class RenewalInput(BaseModel):
@@ -60,12 +70,26 @@ class ApplicationView(BaseModel):
     quote: Quote | None = None
     payment: PaymentInstructions | None = None
     rejection_message: str | None = None
+    open_application_id: str | None = Field(
+        default=None, description="on rejection: the household's application already in progress"
+    )
     review_reason: str | None = None
     receipt: Receipt | None = None
     paid_at: datetime | None = None
     ignored_callbacks: int = 0
     payments: list[PaymentOutcome] = []
     """Every paid bank transaction of the application, with where its money stands."""
+
+
+class NoticeView(BaseModel):
+    """One notice of an application as the portal reads it (GET /renewals/{id}/notices)."""
+
+    kind: str = Field(description="payment_due, rejected, expired, cancelled, payment_review or renewed")
+    recipient: str = Field(description="'declarant', or the card number of a renewed participant")
+    message: str
+    created_at: datetime
+    status: Literal["delivered", "pending"]
+    delivered_at: datetime | None = None
 
 
 def vietnam_date(moment: datetime) -> date:

@@ -6,10 +6,12 @@ so they name the problem, never the person (no name, number or date of birth).
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
+from datetime import date
 
-from domain.models import Citizen, IneligibilityReason, Member, MemberCheck, Participant
+from domain.identifiers import CardRef
+from domain.models import Citizen, Gender, Head, IneligibilityReason, Member, MemberCheck, Participant
+from domain.names import same_name
 
 HOUSEHOLD_GROUP = "GD"
 
@@ -42,18 +44,53 @@ def shared_residence(citizens: Sequence[Citizen]) -> str | None:
     return None
 
 
-def _fold(name: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold()).split())
+def covered_by_other_group(participant: Participant, on: date) -> bool:
+    """DESIGN §2 excludes only other-group members whose card still covers the period."""
+    return participant.valid_to is not None and participant.valid_to >= on
+
+
+def household_card(participant: Participant) -> str:
+    """The card the household form gives: object code GD, the same benefit digit, province and
+    BHXH number (the BHXH number, not the card, identifies the participant for life)."""
+    if participant.group.strip().upper() == HOUSEHOLD_GROUP:
+        return participant.card_number
+    return HOUSEHOLD_GROUP + participant.card_number[2:]
 
 
 def names_match(a: str, b: str) -> bool:
-    """Same name despite Unicode composition, letter case or spacing from different keyboards."""
-    return _fold(a) == _fold(b)
+    """Same name despite composition, case, spacing, tone-mark placement (domain.names)."""
+    return same_name(a, b)
 
 
-def _ineligible(member: Member, reason: IneligibilityReason) -> MemberCheck:
+FIELD_LABELS = {"full_name": "họ tên", "date_of_birth": "ngày sinh", "gender": "giới tính"}
+"""How a mismatched field is named to the declarant (never with its value)."""
+
+
+def identity_mismatches(
+    declared: Head | Member, full_name: str, date_of_birth: date, gender: Gender
+) -> list[str]:
+    """Which of full_name, date_of_birth, gender differ from a record, in that order."""
+    fields = []
+    if not same_name(declared.full_name, full_name):
+        fields.append("full_name")
+    if declared.date_of_birth != date_of_birth:
+        fields.append("date_of_birth")
+    if declared.gender != gender:
+        fields.append("gender")
+    return fields
+
+
+def mismatch_message(fields: Sequence[str], record: str) -> str:
+    labels = ", ".join(FIELD_LABELS[f] for f in fields)
+    return f"{labels.capitalize()} kê khai không khớp với {record}"
+
+
+def _ineligible(member: Member, reason: IneligibilityReason, card_number: str | None = None) -> MemberCheck:
     return MemberCheck(
-        card_number=member.card_number, eligible=False, reason=reason, message=REASON_MESSAGES[reason]
+        card_number=card_number or member.card_number,
+        eligible=False,
+        reason=reason,
+        message=REASON_MESSAGES[reason],
     )
 
 
@@ -63,22 +100,92 @@ def check_member(
     citizen: Citizen | None,
     *,
     held_by_other_application: bool,
+    on: date | None = None,
 ) -> MemberCheck:
-    """Step 2b for one member; the first failing check, in the order of DESIGN §2, decides."""
+    """Step 2b for one member; the first failing check, in the order of DESIGN §2, decides.
+
+    `on` is the day of the check: a member of another group (employee, student, …) whose card
+    has lapsed by then may join the household form; without it, every other-group card is
+    treated as still covering the period."""
     if participant is None:
         return _ineligible(member, IneligibilityReason.CARD_NOT_FOUND)
-    if not (
-        names_match(member.full_name, participant.full_name)
-        and member.date_of_birth == participant.date_of_birth
-        and member.gender == participant.gender
-    ):
-        return _ineligible(member, IneligibilityReason.IDENTITY_MISMATCH)
+    card = participant.card_number  # the record's 15-character form, whatever form was typed
+    fields = identity_mismatches(member, participant.full_name, participant.date_of_birth, participant.gender)
+    if fields:
+        return MemberCheck(
+            card_number=card,
+            eligible=False,
+            reason=IneligibilityReason.IDENTITY_MISMATCH,
+            message=mismatch_message(fields, "thông tin thẻ BHYT trong cơ sở dữ liệu BHXH"),
+            mismatched_fields=fields,
+        )
     if participant.group.strip().upper() != HOUSEHOLD_GROUP:
-        return _ineligible(member, IneligibilityReason.NOT_HOUSEHOLD_GROUP)
+        if on is None or covered_by_other_group(participant, on):
+            return _ineligible(member, IneligibilityReason.NOT_HOUSEHOLD_GROUP, card)
+        card = household_card(participant)  # lapsed: joins the household form on a GD card
     if held_by_other_application:
-        return _ineligible(member, IneligibilityReason.IN_OTHER_APPLICATION)
+        return _ineligible(member, IneligibilityReason.IN_OTHER_APPLICATION, card)
     if citizen is None:
-        return _ineligible(member, IneligibilityReason.NOT_IN_REGISTRY)
+        return _ineligible(member, IneligibilityReason.NOT_IN_REGISTRY, card)
     if citizen.deceased:
-        return _ineligible(member, IneligibilityReason.DECEASED)
-    return MemberCheck(card_number=member.card_number, eligible=True, bhxh_number=participant.bhxh_number)
+        return _ineligible(member, IneligibilityReason.DECEASED, card)
+    return MemberCheck(card_number=card, eligible=True, bhxh_number=participant.bhxh_number)
+
+
+HEAD_NOT_IN_REGISTRY = (
+    "Không tìm thấy chủ hộ trong Cơ sở dữ liệu quốc gia về dân cư theo số định danh cá nhân kê khai "
+    "(head.personal_id)"
+)
+
+
+def head_rejection(head: Head, citizen: Citizen | None) -> str | None:
+    """Step 2a: the declared head must be the person the registry knows by that personal number.
+
+    The message names the fields that differ (never their values), so the declarant can correct
+    the form; None when the head is verified."""
+    if citizen is None:
+        return HEAD_NOT_IN_REGISTRY
+    fields = identity_mismatches(head, citizen.full_name, citizen.date_of_birth, citizen.gender)
+    if not fields:
+        return None
+    named = ", ".join(f"{FIELD_LABELS[f]} (head.{f})" for f in fields)
+    return f"Thông tin chủ hộ kê khai không khớp với Cơ sở dữ liệu quốc gia về dân cư: {named}"
+
+
+def person_keys(
+    cards: Sequence[CardRef | None], participants: Sequence[Participant | None]
+) -> list[str | None]:
+    """Who each declared line is, whatever card form was typed: the BHXH number of the record
+    found, or else the number the card carries (a personal number that a found record carries
+    resolves to that record)."""
+    by_personal_id = {p.personal_id: p.bhxh_number for p in participants if p is not None and p.personal_id}
+    keys: list[str | None] = []
+    for card, participant in zip(cards, participants, strict=True):
+        if participant is not None:
+            keys.append(participant.bhxh_number)
+        elif card is None:
+            keys.append(None)
+        elif card.personal_id is not None:
+            keys.append(by_personal_id.get(card.personal_id, card.personal_id))
+        else:
+            keys.append(card.bhxh_number)
+    return keys
+
+
+def same_person_pairs(keys: Sequence[str | None]) -> list[tuple[int, int]]:
+    """(first, later) member indexes that name one person."""
+    first: dict[str, int] = {}
+    pairs = []
+    for index, key in enumerate(keys):
+        if key is None:
+            continue
+        if key in first:
+            pairs.append((first[key], index))
+        else:
+            first[key] = index
+    return pairs
+
+
+def duplicate_rejection(pairs: Sequence[tuple[int, int]]) -> str:
+    named = "; ".join(f"members[{a}] và members[{b}]" for a, b in pairs)
+    return f"Kê khai trùng người tham gia: {named} là cùng một người; mỗi người chỉ được kê khai một lần"

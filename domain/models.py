@@ -7,7 +7,6 @@ built inside a workflow must be deterministic. Money is integer đồng everywhe
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -21,6 +20,11 @@ from pydantic import (
     computed_field,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
+
+from domain.messages import RENEWAL_SUCCESS
+from domain.names import MAX_NAME_LENGTH, InvalidName, clean_name
+from domain.relations import Relation, clean_relation_text, parse_relation
 
 MAX_MEMBERS = 20
 """A household declaration lists at most this many members (a sane bound, not a legal one)."""
@@ -30,44 +34,30 @@ RENEWAL_MONTHS = (3, 6, 12)
 
 
 def _clean_name(value: str) -> str:
-    """Names arrive from many keyboards: fold them to NFC and single spaces so they compare."""
-    cleaned = " ".join(unicodedata.normalize("NFC", value).split())
-    if not cleaned:
-        raise ValueError("must not be empty")
-    return cleaned
+    """Names arrive from many keyboards: NFC, single spaces, nothing invisible (domain.names)."""
+    try:
+        return clean_name(value)
+    except InvalidName as exc:
+        raise PydanticCustomError(exc.kind, str(exc)) from None
 
 
-PersonName = Annotated[str, Field(max_length=100), AfterValidator(_clean_name)]
+PersonName = Annotated[
+    str,
+    AfterValidator(_clean_name),
+    Field(description=f"full name; letters, digits, spaces, apostrophes, hyphens, dots; at most {MAX_NAME_LENGTH} characters"),
+]
+
+
+def _compact(value: object) -> object:
+    """Card and personal numbers are typed with spaces, no-break spaces and in lower case."""
+    if isinstance(value, str):
+        return "".join(value.split()).upper()
+    return value
 
 
 class Gender(StrEnum):
     MALE = "male"
     FEMALE = "female"
-
-
-class Relationship(StrEnum):
-    """Relationship to the household head, as household registers write it."""
-
-    HEAD = "chủ hộ"
-    WIFE = "vợ"
-    HUSBAND = "chồng"
-    CHILD = "con"
-    FATHER = "cha"
-    MOTHER = "mẹ"
-    GRANDFATHER = "ông"
-    GRANDMOTHER = "bà"
-    GRANDCHILD = "cháu"
-    OLDER_BROTHER = "anh"
-    OLDER_SISTER = "chị"
-    YOUNGER_SIBLING = "em"
-    CHILD_IN_LAW = "con dâu/rể"
-    OTHER = "khác"
-
-
-def _relationship(value: object) -> object:
-    if isinstance(value, str):
-        return unicodedata.normalize("NFC", " ".join(value.split())).lower()
-    return value
 
 
 class _Frozen(BaseModel):
@@ -78,18 +68,28 @@ class Head(_Frozen):
     full_name: PersonName
     date_of_birth: date
     gender: Gender
-    personal_id: str = Field(description="số định danh cá nhân, 12 digits")
+    personal_id: Annotated[str, BeforeValidator(_compact)] = Field(
+        description="số định danh cá nhân, 12 digits"
+    )
 
 
 class Member(_Frozen):
-    card_number: str = Field(description="BHYT card: 15-character, 10-digit BHXH number or 12-digit personal number")
+    card_number: Annotated[str, BeforeValidator(_compact)] = Field(
+        description="BHYT card: 15-character, 10-digit BHXH number or 12-digit personal number "
+        "(spaces and lower case accepted)"
+    )
     full_name: PersonName
     date_of_birth: date
     gender: Gender
-    relationship: Annotated[
-        Relationship, BeforeValidator(_relationship), Field(description="relationship to the head")
-    ]
+    relationship: Annotated[str, AfterValidator(clean_relation_text)] = Field(
+        description="relationship to the head as written on the form (e.g. 'con dâu', 'mẹ vợ', 'bố'); "
+        "known forms are normalised to a code, any other text is kept as 'khác'"
+    )
     months: int = Field(description="renewal period: 3, 6 or 12 months")
+
+    @property
+    def relation(self) -> Relation:
+        return parse_relation(self.relationship)
 
 
 class Declaration(_Frozen):
@@ -164,13 +164,16 @@ class Participant(_Frozen):
 
 
 class MemberCheck(_Frozen):
-    """Step 2b result for one declared member."""
+    """Step 2b result for one declared member; `card_number` is the record's once found."""
 
     card_number: str
     eligible: bool
     bhxh_number: str | None = None
     reason: IneligibilityReason | None = None
     message: str | None = None
+    mismatched_fields: list[str] = Field(
+        default=[], description="on identity_mismatch: which of full_name, date_of_birth, gender differ"
+    )
 
 
 class QuoteLine(_Frozen):
@@ -269,9 +272,19 @@ class MemberOutcome(_Frozen):
     card_number: str
     result: Literal["renewed", "ineligible", "pending"]
     reason: IneligibilityReason | None = None
-    message: str | None = None
-    valid_from: date | None = None
+    message: str | None = Field(
+        default=None, description="why ineligible; once renewed, the prescribed success message verbatim"
+    )
+    mismatched_fields: list[str] = []
+    valid_from: date | None = Field(default=None, description="new validity, once renewed")
     valid_to: date | None = None
+
+    @model_validator(mode="after")
+    def _renewed_message(self) -> MemberOutcome:
+        """A renewed member is told the procedure's words (DESIGN §1), whoever built the outcome."""
+        if self.result == "renewed" and self.message is None:
+            object.__setattr__(self, "message", RENEWAL_SUCCESS)
+        return self
 
 
 class Allocation(_Frozen):

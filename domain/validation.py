@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from domain.identifiers import CardRef, parse_card_number, personal_id_error
-from domain.models import MAX_MEMBERS, RENEWAL_MONTHS, Declaration, Head, Member, Relationship
+from domain.models import MAX_MEMBERS, RENEWAL_MONTHS, Declaration, Head, Member
 
 EARLIEST_BIRTH = date(1900, 1, 1)
 """Older dates are typing mistakes (and the personal number cannot encode them)."""
@@ -104,6 +104,15 @@ def _member_errors(index: int, member: Member, today: date) -> tuple[list[FieldE
     return errors, card
 
 
+def duplicate_person_error(first: int, second: int) -> FieldError:
+    """One person on two lines (any two card forms): named by both members, never by the number."""
+    return FieldError(
+        ("members", second, "card_number"),
+        f"members[{first}] and members[{second}] are the same person: list each person once",
+        "person_duplicate",
+    )
+
+
 def _collect(head: Head | None, members: Mapping[int, Member], today: date) -> list[FieldError]:
     """Domain errors of the parts that parsed; `members` maps declared index to member."""
     errors = _head_errors(head, today) if head is not None else []
@@ -114,16 +123,10 @@ def _collect(head: Head | None, members: Mapping[int, Member], today: date) -> l
         errors.extend(member_errors)
         if card is not None:
             if card.key in first_index_of:
-                errors.append(
-                    FieldError(
-                        ("members", index, "card_number"),
-                        f"the same card is already listed as members[{first_index_of[card.key]}]",
-                        "card_duplicate",
-                    )
-                )
+                errors.append(duplicate_person_error(first_index_of[card.key], index))
             else:
                 first_index_of[card.key] = index
-        if member.relationship is Relationship.HEAD:
+        if member.relation.is_head:
             head_indexes.append(index)
     for index in head_indexes[1:]:
         errors.append(
@@ -145,6 +148,11 @@ def validate_declaration(declaration: Declaration, *, today: date) -> None:
         )
     if errors:
         raise DeclarationInvalid(errors)
+
+
+def field_errors(error: ValidationError) -> list[FieldError]:
+    """pydantic's errors as FieldErrors, without the input values."""
+    return _from_pydantic(error)
 
 
 def _from_pydantic(error: ValidationError) -> list[FieldError]:

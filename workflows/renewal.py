@@ -285,6 +285,7 @@ class HouseholdRenewal:
             application_id=self._request.application_id,
             head_personal_id=self._request.declaration.head.personal_id,
             card_numbers=[m.card_number for m in self._request.declaration.members],
+            head=self._request.declaration.head,
         )
         participation_input = ParticipationInput(
             application_id=self._request.application_id, members=self._request.declaration.members
@@ -315,7 +316,9 @@ class HouseholdRenewal:
             residence, checks = both
             self._stop_if_cancelled()
             if residence.household_code is None:
-                await self._reject(RESIDENCE_MISMATCH)
+                # a person twice, an unverified head or the household's open application; else residence
+                self._view.open_application_id = residence.open_application_id
+                await self._reject(residence.rejection or RESIDENCE_MISMATCH)
                 return None
             self._view.household_code = residence.household_code
             self._record_checks(checks)
@@ -332,7 +335,9 @@ class HouseholdRenewal:
             )
             self._stop_if_cancelled()
             if residence.household_code is None:
-                await self._reject(RESIDENCE_MISMATCH)
+                # a person twice, an unverified head or the household's open application; else residence
+                self._view.open_application_id = residence.open_application_id
+                await self._reject(residence.rejection or RESIDENCE_MISMATCH)
                 return None
             self._view.household_code = residence.household_code
 

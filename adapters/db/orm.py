@@ -168,6 +168,17 @@ class CardReservationRow(Base):
     reserved_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class HouseholdClaimRow(Base):
+    """The household's one application in progress: the primary key makes it exclusive, so two
+    declarations of one household can never both be quoted from position 1 (issue 11)."""
+
+    __tablename__ = "household_claims"
+
+    household_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    application_id: Mapped[str] = mapped_column(String(64), index=True)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class BankPaymentRow(Base):
     """Every bank callback we accepted, kept raw for audit; allocation links the one it used."""
 
@@ -267,6 +278,10 @@ class ValidityHistoryRow(Base):
     new_valid_from: Mapped[date] = mapped_column(Date)
     new_valid_to: Mapped[date] = mapped_column(Date)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # the card history: set when the renewal issued another card (a lapsed DN/HS card joining the
+    # household form gets a GD card with the same BHXH number)
+    old_card_number: Mapped[str | None] = mapped_column(String(15))
+    new_card_number: Mapped[str | None] = mapped_column(String(15))
 
     __table_args__ = (UniqueConstraint("application_id", "bhxh_number"),)
 

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 
 from adapters.db.orm import NotificationRow
 from adapters.db.sql import Store, utcnow
+from domain.application import NoticeView
 
 PENDING = "pending"
 DELIVERED = "delivered"
@@ -55,6 +56,25 @@ class OutboxStore(Store):
         """(status, attempts) of a recorded notice."""
         row = await self.session.scalar(select(NotificationRow).where(NotificationRow.notice_id == notice_id))
         return None if row is None else (row.status, row.attempts)
+
+    async def notices_of(self, application_id: str) -> list[NoticeView]:
+        """Every notice of the application, oldest first, as the portal reads them."""
+        rows = await self.session.scalars(
+            select(NotificationRow)
+            .where(NotificationRow.application_id == application_id)
+            .order_by(NotificationRow.created_at, NotificationRow.id)
+        )
+        return [
+            NoticeView(
+                kind=row.kind,
+                recipient=row.recipient,
+                message=row.message,
+                created_at=row.created_at,
+                status="delivered" if row.status == DELIVERED else "pending",
+                delivered_at=row.delivered_at,
+            )
+            for row in rows
+        ]
 
     async def pending_notices(self, limit: int) -> list[NotificationRow]:
         """The oldest notices still waiting for delivery."""

@@ -79,6 +79,8 @@ class ParticipantStore(Store):
                 office_code=row.office_code,
                 valid_from=row.valid_from,
                 valid_to=row.valid_to,
+                card_number=row.card_number,
+                group=row.group_code,
             )
             for row in rows
         }
@@ -105,6 +107,12 @@ class ParticipantStore(Store):
                     "valid_from": c.valid_from,
                     "valid_to": c.valid_to,
                     "updated_at": now,
+                    # a lapsed DN/HS card joins the household form: its new card and group
+                    **(
+                        {"card_number": c.issued_card, "group_code": c.issued_card[:2]}
+                        if c.issued_card is not None
+                        else {}
+                    ),
                 }
                 for _old, c in renewals
             ],
@@ -140,6 +148,8 @@ class ParticipantStore(Store):
                     "new_valid_from": c.valid_from,
                     "new_valid_to": c.valid_to,
                     "changed_at": now,
+                    "old_card_number": old.card_number if c.issued_card else None,
+                    "new_card_number": c.issued_card,
                 }
                 for old, c in renewals
             ],

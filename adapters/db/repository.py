@@ -1,7 +1,8 @@
 """The data access the activities need: one object over one session, that loads, locks and saves.
 
 It is the sum of small stores, one per thing stored (cosmicpython's `repository.py`):
-participants and card reservations (`participants`), applications (`applications`), bank
+participants and card reservations (`participants`), household claims (`households`),
+applications (`applications`), bank
 payments (`payments`), allocations and receipts (`receipts`), reference data (`reference`) and
 the notification outbox (`outbox`). Business rules live in `domain/`; step 4's transaction,
 and the lock order it keeps, in `adapters.db.allocate`.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from adapters.db import allocate as step4
 from adapters.db.applications import ApplicationStore
+from adapters.db.households import HouseholdClaimStore
 from adapters.db.outbox import OutboxStore
 from adapters.db.participants import FINAL_STATUSES, ParticipantStore, ReservationStore
 from adapters.db.payments import CONFIRMED_OUTCOMES, PaymentStore
@@ -27,6 +29,7 @@ from domain.allocation import verification_code
 class Repository(
     ParticipantStore,
     ReservationStore,
+    HouseholdClaimStore,
     ApplicationStore,
     PaymentStore,
     ReceiptStore,

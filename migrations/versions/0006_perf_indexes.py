@@ -4,7 +4,7 @@ Without it the reconciliation of a day scans every payment ever recorded (issue 
 100,000 bank transactions must reconcile in seconds, whatever the history's size).
 
 Revision ID: 0006_perf
-Revises: 0002_money (main's head when this branch was merged with it)
+Revises: 0003_people (main's head when this branch was last merged with it)
 Create Date: 2026-11-25 22:50:00
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0006_perf"
-down_revision: str | None = "0002_money"
+down_revision: str | None = "0003_people"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

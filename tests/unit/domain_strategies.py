@@ -7,7 +7,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from domain.models import RENEWAL_MONTHS, Gender, Relationship
+from domain.models import RENEWAL_MONTHS, Gender
+from domain.relations import HEAD, RELATION_FORMS
 
 TODAY = date(2025, 9, 15)
 
@@ -100,7 +101,7 @@ def members_list(draw: st.DrawFn, max_size: int = 8) -> list[dict[str, Any]]:
                 "date_of_birth": dob.isoformat(),
                 "gender": gender.value,
                 "relationship": draw(
-                    st.sampled_from([r.value for r in Relationship if r is not Relationship.HEAD])
+                    st.sampled_from([form for code, forms in RELATION_FORMS.items() if code != HEAD for form in forms])
                 ),
                 "months": draw(st.sampled_from(RENEWAL_MONTHS)),
             }

@@ -122,7 +122,10 @@ def test_ineligible_reasons_in_order(
     check = check_member(MEMBER, record, living, held_by_other_application=held)
     assert not check.eligible
     assert check.reason is reason
-    assert check.message == REASON_MESSAGES[reason]
+    if reason is IneligibilityReason.IDENTITY_MISMATCH:
+        assert check.mismatched_fields and check.message and "không khớp" in check.message
+    else:
+        assert check.message == REASON_MESSAGES[reason]
     assert check.bhxh_number is None
     assert check.card_number == MEMBER.card_number
 

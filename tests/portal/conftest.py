@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from tests.portal.harness import Portal, portal
+from tests.temporal_support import CONVERTER, binary, register_search_attributes
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    environment = await WorkflowEnvironment.start_time_skipping(
+        data_converter=CONVERTER, test_server_existing_path=binary("temporal-test-server")
+    )
+    await register_search_attributes(environment.client)
+    yield environment
+    await environment.shutdown()
+
+
+@pytest.fixture
+async def api(temporal_env: WorkflowEnvironment, tmp_path) -> AsyncIterator[Portal]:
+    async with portal(temporal_env, tmp_path) as running:
+        yield running
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    from tests.portal.test_openapi_fuzz import FUZZ_SUMMARY
+
+    for line in FUZZ_SUMMARY:
+        terminalreporter.write_line(line)
