@@ -36,7 +36,7 @@ from domain.reconciliation import Finding
 from domain.validity import renewal_period
 from scripts.stack import Stack
 from starter import public_receipt_link
-from tests.support.stack_clients import api_client
+from tests.support.stack_clients import NO_KEEPALIVE, api_client
 from tests.temporal_support import CONVERTER
 from workflows import client as renewals
 from workflows.contract import workflow_id
@@ -96,7 +96,7 @@ async def api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def bank(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=stack.urls.bank, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=stack.urls.bank, timeout=30, limits=NO_KEEPALIVE) as client:
         yield client
 
 
