@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
 
 from adapters.temporal_payloads import data_converter
 from config import Settings
@@ -46,3 +49,15 @@ async def register_search_attributes(client: Client, namespace: str = "default")
     except RPCError as err:
         if err.status != RPCStatusCode.ALREADY_EXISTS:
             raise
+
+
+@asynccontextmanager
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server with the project's converter, its search attributes registered:
+    the one body of the suites' `env` / `temporal_env` fixtures."""
+    environment = await WorkflowEnvironment.start_time_skipping(
+        data_converter=CONVERTER, test_server_existing_path=binary("temporal-test-server")
+    )
+    await register_search_attributes(environment.client)
+    yield environment
+    await environment.shutdown()

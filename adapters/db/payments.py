@@ -269,24 +269,7 @@ class PaymentStore(Store):
         """Before asking the bank: `allocated` (never refund it), `refunded` (done already), or
         `claimed` — the row is marked so that step 4 refuses to allocate it from now on. The row
         is locked, so an allocation and a refund of one transaction never both happen."""
-        await self.session.execute(
-            self._insert_payment(
-                payment_key(payment),
-                payment,
-                txn_ref=payment.txn_ref,
-                application_id=application_id,
-                outcome="refund",
-                raw=payment.model_dump(mode="json"),
-                now=utcnow(),
-            )
-        )
-        row = await self.session.scalar(
-            select(BankPaymentRow)
-            .where(BankPaymentRow.payment_key == payment_key(payment))
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        assert row is not None
+        row = await self._record_and_lock(payment, application_id, outcome="refund")
         if row.allocated_at is not None:
             return "allocated"
         if row.refund_status == REFUNDED:
@@ -317,6 +300,13 @@ class PaymentStore(Store):
 
     async def lock_payment(self, payment: PaymentReceived, application_id: str) -> BankPaymentRow:
         """Record the payment if the IPN has not yet, then lock its row (see `adapters.db.allocate`)."""
+        return await self._record_and_lock(payment, application_id, outcome="confirmed")
+
+    async def _record_and_lock(
+        self, payment: PaymentReceived, application_id: str, outcome: str
+    ) -> BankPaymentRow:
+        """Insert the payment's row unless one exists (`outcome` only marks a row we wrote first),
+        then lock it and read it fresh: whoever holds the lock decides what becomes of the money."""
         key = payment_key(payment)
         await self.session.execute(
             self._insert_payment(
@@ -324,7 +314,7 @@ class PaymentStore(Store):
                 payment,
                 txn_ref=payment.txn_ref,
                 application_id=application_id,
-                outcome="confirmed",
+                outcome=outcome,
                 raw=payment.model_dump(mode="json"),
                 now=utcnow(),
             )

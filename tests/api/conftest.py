@@ -23,7 +23,7 @@ from adapters import ipn
 from adapters.db import ApplicationRecord, Database, migrate_async
 from api.app import create_app
 from config import Settings
-from tests.temporal_support import CONVERTER, binary, register_search_attributes
+from tests.temporal_support import time_skipping_env
 from tests.workflows.fakes import FakeBackend
 from tests.workflows.test_renewal_workflow import DECLARATION
 from workflows.renewal import HouseholdRenewal
@@ -34,12 +34,8 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 @pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
-    environment = await WorkflowEnvironment.start_time_skipping(
-        data_converter=CONVERTER, test_server_existing_path=binary("temporal-test-server")
-    )
-    await register_search_attributes(environment.client)
-    yield environment
-    await environment.shutdown()
+    async with time_skipping_env() as environment:
+        yield environment
 
 
 @pytest.fixture(scope="session")

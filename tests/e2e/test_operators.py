@@ -33,6 +33,7 @@ from temporalio.client import Client
 from scripts.stack import Stack
 from tests.support.browser import Browser, find_chromium
 from tests.support.history import payloads, raw_history
+from tests.support.stack_clients import api_client
 from tests.temporal_support import CONVERTER
 from workflows.contract import workflow_id
 
@@ -82,8 +83,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 @pytest.fixture
 async def api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    headers = {"Authorization": f"Bearer {stack.settings.bhyt_api_token}"}
-    async with httpx.AsyncClient(base_url=stack.urls.api, headers=headers, timeout=90) as client:
+    async with api_client(stack, http_timeout=90) as client:
         yield client
 
 

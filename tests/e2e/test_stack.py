@@ -36,6 +36,7 @@ from domain.reconciliation import Finding
 from domain.validity import renewal_period
 from scripts.stack import Stack
 from starter import public_receipt_link
+from tests.support.stack_clients import NO_KEEPALIVE, api_client
 from tests.temporal_support import CONVERTER
 from workflows import client as renewals
 from workflows.contract import workflow_id
@@ -89,14 +90,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 @pytest.fixture
 async def api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    headers = {"Authorization": f"Bearer {stack.settings.bhyt_api_token}"}
-    async with httpx.AsyncClient(base_url=stack.urls.api, headers=headers, timeout=60) as client:
+    async with api_client(stack, http_timeout=60) as client:
         yield client
 
 
 @pytest.fixture
 async def bank(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=stack.urls.bank, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=stack.urls.bank, timeout=30, limits=NO_KEEPALIVE) as client:
         yield client
 
 

@@ -54,6 +54,7 @@ from domain.application import RenewalInput
 from domain.models import Declaration
 from scripts.stack import Stack, free_ports
 from tests.e2e.test_stack import PARTICIPANTS, head, member, signed_ipn
+from tests.support.stack_clients import NO_KEEPALIVE, api_client
 from tests.temporal_support import CONVERTER
 from workflows import client as renewals
 
@@ -111,14 +112,13 @@ async def stack(request, tmp_path_factory) -> AsyncIterator[Stack]:
 
 @pytest.fixture
 async def api(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    headers = {"Authorization": f"Bearer {stack.settings.bhyt_api_token}"}
-    async with httpx.AsyncClient(base_url=stack.urls.api, headers=headers, timeout=60) as client:
+    async with api_client(stack, http_timeout=60) as client:
         yield client
 
 
 @pytest.fixture
 async def bank(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=stack.urls.bank, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=stack.urls.bank, timeout=30, limits=NO_KEEPALIVE) as client:
         knobs = (await client.get("/admin/knobs")).json()
         yield client
         await client.put("/admin/knobs", json=knobs)

@@ -6,17 +6,13 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from tests.portal.harness import Portal, portal
-from tests.temporal_support import CONVERTER, binary, register_search_attributes
+from tests.temporal_support import time_skipping_env
 
 
 @pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
-    environment = await WorkflowEnvironment.start_time_skipping(
-        data_converter=CONVERTER, test_server_existing_path=binary("temporal-test-server")
-    )
-    await register_search_attributes(environment.client)
-    yield environment
-    await environment.shutdown()
+    async with time_skipping_env() as environment:
+        yield environment
 
 
 @pytest.fixture

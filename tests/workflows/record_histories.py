@@ -138,9 +138,9 @@ async def review_accept(env: WorkflowEnvironment) -> RenewalInput:
         return req
 
 
-async def refused_allocation(env: WorkflowEnvironment) -> RenewalInput:
-    """Step 4 refused; the re-read finds nothing committed; refund and cancel."""
-    async with Run(env, FakeBackend(allocation_refused=True)) as run:
+async def refused_then_refunded(env: WorkflowEnvironment, backend: FakeBackend) -> RenewalInput:
+    """Paid, step 4 refused, five minutes in review, then refund and cancel."""
+    async with Run(env, backend) as run:
         req = request()
         view = await run.submit(req)
         await renewals.signal_payment(env.client, req.application_id, payment_for(view))
@@ -150,19 +150,15 @@ async def refused_allocation(env: WorkflowEnvironment) -> RenewalInput:
         )
         await run.result(req)
         return req
+
+
+async def refused_allocation(env: WorkflowEnvironment) -> RenewalInput:
+    """Step 4 refused; the re-read finds nothing committed; refund and cancel."""
+    return await refused_then_refunded(env, FakeBackend(allocation_refused=True))
 
 
 async def refused_allocation_committed(env: WorkflowEnvironment) -> RenewalInput:
-    async with Run(env, FakeBackend(allocation_refused=True, allocation_committed=True)) as run:
-        req = request()
-        view = await run.submit(req)
-        await renewals.signal_payment(env.client, req.application_id, payment_for(view))
-        await env.sleep(timedelta(minutes=5))
-        await renewals.resolve_review(
-            env.client, req.application_id, ReviewDecision(action="refund_and_cancel")
-        )
-        await run.result(req)
-        return req
+    return await refused_then_refunded(env, FakeBackend(allocation_refused=True, allocation_committed=True))
 
 
 async def double_payment(env: WorkflowEnvironment) -> RenewalInput:

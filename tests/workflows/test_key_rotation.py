@@ -24,7 +24,7 @@ from temporalio.worker import Worker
 from adapters.temporal_payloads import EncryptionCodec, UnknownKeyError, parse_key
 from domain.models import ApplicationStatus
 from tests.support.history import payloads, raw_history
-from tests.temporal_support import CONVERTER, binary, register_search_attributes
+from tests.temporal_support import CONVERTER, time_skipping_env
 from tests.workflows.fakes import FakeBackend
 from tests.workflows.test_renewal_workflow import payment_for, request
 from workflows import client as renewals
@@ -45,12 +45,8 @@ def client_with(base: Client, data_converter: DataConverter) -> Client:
 
 @pytest.fixture(scope="module")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
-    environment = await WorkflowEnvironment.start_time_skipping(
-        data_converter=CONVERTER, test_server_existing_path=binary("temporal-test-server")
-    )
-    await register_search_attributes(environment.client)
-    yield environment
-    await environment.shutdown()
+    async with time_skipping_env() as environment:
+        yield environment
 
 
 async def key_ids_in_history(client: Client, application_id: str) -> set[bytes]:

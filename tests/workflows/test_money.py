@@ -280,16 +280,21 @@ async def test_review_accept_allocates_the_named_transaction(env: WorkflowEnviro
     assert_money_accounted(final)
 
 
-async def test_a_second_payment_of_a_paid_order_is_refunded(env: WorkflowEnvironment) -> None:
-    backend = FakeBackend()
-    req = request()
+async def paid_twice(env: WorkflowEnvironment, backend: FakeBackend, req: RenewalInput) -> ApplicationView:
+    """The order paid in full, then paid again by a second transfer (14000002); the final view."""
     async with Run(env, backend) as run:
         view = await run.submit(req)
         await renewals.signal_payment(env.client, req.application_id, payment_for(view))
         await renewals.signal_payment(
             env.client, req.application_id, payment_for(view, transaction_no="14000002")
         )
-        final = await run.result(req)
+        return await run.result(req)
+
+
+async def test_a_second_payment_of_a_paid_order_is_refunded(env: WorkflowEnvironment) -> None:
+    backend = FakeBackend()
+    req = request()
+    final = await paid_twice(env, backend, req)
     assert final.status == ApplicationStatus.COMPLETED
     assert backend.calls["allocate"] == 1 and backend.refunds == ["14000002"]
     assert_money_accounted(final)
@@ -298,13 +303,7 @@ async def test_a_second_payment_of_a_paid_order_is_refunded(env: WorkflowEnviron
 async def test_a_refund_the_bank_refuses_stays_due_for_an_operator(env: WorkflowEnvironment) -> None:
     backend = FakeBackend(refund_refused={"14000002"})
     req = request()
-    async with Run(env, backend) as run:
-        view = await run.submit(req)
-        await renewals.signal_payment(env.client, req.application_id, payment_for(view))
-        await renewals.signal_payment(
-            env.client, req.application_id, payment_for(view, transaction_no="14000002")
-        )
-        final = await run.result(req)
+    final = await paid_twice(env, backend, req)
     outcomes = {p.transaction: p.outcome for p in final.payments}
     assert outcomes == {"14000001": PaymentState.ALLOCATED, "14000002": PaymentState.REFUND_DUE}
     await assert_closed_cleanly(env, req)

@@ -20,7 +20,7 @@ from domain.application import VERIFICATION_UNAVAILABLE, ApplicationView, Renewa
 from domain.messages import RESIDENCE_MISMATCH
 from domain.models import ApplicationStatus, Declaration, PaymentReceived
 from domain.payments import ReviewDecision
-from tests.temporal_support import CONVERTER, binary, register_search_attributes
+from tests.temporal_support import time_skipping_env
 from tests.workflows.fakes import FakeBackend
 from workflows import client as renewals
 from workflows.contract import SA_MEMBER_COUNT, SA_RENEWAL_STATUS, SA_TOTAL_AMOUNT
@@ -66,12 +66,8 @@ DEADLINE = timedelta(hours=24)
 
 @pytest.fixture(scope="module")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
-    environment = await WorkflowEnvironment.start_time_skipping(
-        data_converter=CONVERTER, test_server_existing_path=binary("temporal-test-server")
-    )
-    await register_search_attributes(environment.client)
-    yield environment
-    await environment.shutdown()
+    async with time_skipping_env() as environment:
+        yield environment
 
 
 def request(declaration: dict = DECLARATION) -> RenewalInput:
