@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint demo bench clean
+.PHONY: install run test lint demo bench bench-scale bench-parts clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,9 +28,23 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy domain
 
+# The renewal beside the engine's no-op floor (../shared/bench/noop_baseline.py), SQLite and PostgreSQL.
 bench: $(STAMP)
+	$(BIN)/python bench/floor.py $(ARGS)
+
+# Figures at scale (issue 12): a day of 100,000 bank transactions, 10,000 applications awaiting
+# payment, two workers + two APIs on PostgreSQL. Long: ~1 h on 2 cores with the defaults.
+bench-scale: $(STAMP)
+	$(BIN)/python bench/scale.py reconcile
+	$(BIN)/python bench/scale.py reconcile --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/
+	$(BIN)/python bench/scale.py awaiting
+	$(BIN)/python bench/scale.py processes
+
+# The parts alone: step 4's transaction, the cost of one payload, the e-receipt.
+bench-parts: $(STAMP)
 	$(BIN)/python bench/allocation.py
-	$(BIN)/python bench/renewals.py
+	$(BIN)/python bench/payloads.py
+	$(BIN)/python bench/sandbox.py
 	$(BIN)/python bench/receipts.py
 
 clean:

@@ -130,6 +130,12 @@ class Settings(BaseSettings):
     # Worker tuning
     worker_max_concurrent_activities: int = 100
     worker_max_concurrent_workflow_tasks: int = 100
+    worker_max_cached_workflows: int = 1000
+    """Runs kept in memory between workflow tasks (sticky). A run evicted from the cache is rebuilt
+    from its history at its next task (a replay in a fresh sandbox: CPU); each cached run costs
+    memory. More applications awaiting payment than this means replays when they are paid."""
+    worker_workflow_task_pollers: int = 5
+    worker_activity_task_pollers: int = 5
     worker_metrics_address: str | None = None
     """host:port where the worker serves the Temporal SDK's Prometheus metrics; unset: none."""
 

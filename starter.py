@@ -28,6 +28,7 @@ import json
 import os
 import sys
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,8 @@ from config import ROOT, Settings, get_settings
 from domain.application import VIETNAM_TZ, ApplicationView, RenewalInput, vietnam_date
 from domain.models import ApplicationStatus
 from domain.payments import ReviewDecision
-from domain.reconciliation import BankLine, Report, reconcile
+from domain.reconciliation import BankLine
+from domain.reconciliation_stream import DayTally, reconcile_streams
 from domain.validation import DeclarationInvalid, parse_declaration
 from production import refuse_unsafe
 from workflows import client as renewals
@@ -246,26 +248,40 @@ async def _review(settings: Settings) -> str:
         await db.dispose()
 
 
-async def reconcile_day(settings: Settings, day: date, *, show_progress: bool = True) -> Report:
-    """The bank's settled transactions of a Vietnam day against the payments we recorded that day."""
-    progress = operator_views.Progress(f"reconciling {day}", total=2, quiet=not show_progress)
-    async with BankGatewayClient(settings.bank_url, settings.bhyt_tmn_code) as bank:
-        statement = await bank.statement(day)
-    progress.update(1, force=True)
+async def reconcile_day(settings: Settings, day: date, *, show_progress: bool = True) -> DayTally:
+    """The bank's settled transactions of a Vietnam day against the payments we recorded that day.
+
+    Both sides are streamed in bank transaction number order (the bank's statement in pages, our
+    records through a cursor on the pay-date index) and merged in one pass: memory stays bounded
+    whatever the size of the day (bench/scale.py reconcile measures a day of 100,000)."""
+    progress = operator_views.Progress(f"reconciling {day}", quiet=not show_progress)
     start = datetime.combine(day, time.min, tzinfo=VIETNAM_TZ)
     db = Database(settings.database_url)
     try:
-        async with db.unit_of_work(read_only=True) as uow:
-            ours = await uow.repo.paid_callbacks_between(start, start + timedelta(days=1))
+        async with (
+            BankGatewayClient(settings.bank_url, settings.bhyt_tmn_code, timeout=60) as bank,
+            db.unit_of_work(read_only=True) as uow,
+        ):
+
+            seen = 0
+
+            async def bank_lines() -> AsyncIterator[list[BankLine]]:
+                nonlocal seen
+                async for page in bank.statement_pages(day):
+                    seen += len(page)
+                    progress.update(seen)
+                    yield [BankLine(str(t["bank_tran_no"]), str(t["txn_ref"]), int(t["amount"])) for t in page]
+
+            ours = uow.repo.stream_paid_callbacks(start, start + timedelta(days=1))
+            report = await reconcile_streams(bank_lines(), ours)
+            progress.done(seen, f"{seen:,} bank transactions, {report.transactions:,} findings")
+            return report
     finally:
         await db.dispose()
-    progress.done(2, f"{len(statement):,} bank transactions, {len(ours):,} recorded payments")
-    bank_lines = [BankLine(str(t["bank_tran_no"]), str(t["txn_ref"]), int(t["amount"])) for t in statement]
-    return reconcile(bank_lines, ours)
 
 
-def _print_report(day: date, report: Report) -> None:
-    print(f"reconciliation of {day}: {len(report.lines)} transactions, bank total {report.bank_total:,} đồng")
+def _print_report(day: date, report: DayTally) -> None:
+    print(f"reconciliation of {day}: {report.transactions} transactions, bank total {report.bank_total:,} đồng")
     for finding, count in sorted(report.counts.items()):
         print(f"  {finding.value:<15} {count}")
     for line in report.attention:

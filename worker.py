@@ -56,6 +56,7 @@ def build_activities(
     return [
         declaration.record_declaration,
         declaration.set_status,
+        declaration.enter_review,
         declaration.close_application,
         verification.verify_residence,
         verification.check_participation,
@@ -106,6 +107,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event, client: Client | N
             activities=build_activities(settings, db, registry, bank, notifier),
             max_concurrent_activities=settings.worker_max_concurrent_activities,
             max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+            max_cached_workflows=settings.worker_max_cached_workflows,
+            max_concurrent_workflow_task_polls=settings.worker_workflow_task_pollers,
+            max_concurrent_activity_task_polls=settings.worker_activity_task_pollers,
             graceful_shutdown_timeout=timedelta(seconds=10),
             interceptors=[SafeErrorsInterceptor()],
         )

@@ -32,6 +32,13 @@ class CloseApplication(_Input):
     status: ApplicationStatus
 
 
+class EnterReview(_Input):
+    """Payment review, recorded with its notice to the declarant in one activity (issue 12)."""
+
+    application_id: str
+    notice: str
+
+
 class ResidenceInput(_Input):
     application_id: str
     head_personal_id: str

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from temporalio import activity
 
 from activities.errors import DECLARATION_INVALID, business_error
-from activities.inputs import CloseApplication
+from activities.inputs import CloseApplication, EnterReview
 from adapters.db import ApplicationRecord, Database
+from adapters.notifications import Notice
 from domain.application import RenewalInput, vietnam_date
 from domain.models import ApplicationStatus
 from domain.validation import DeclarationInvalid, validate_declaration
@@ -48,6 +49,24 @@ class DeclarationActivities:
             await uow.repo.set_application_status(request.application_id, request.status.value)
             await uow.repo.release_cards(request.application_id)
             await uow.repo.release_household(request.application_id)
+            await uow.commit()
+
+    @activity.defn(name="enter_review")
+    async def enter_review(self, request: EnterReview) -> None:
+        """Payment review in the BHXH records and its notice to the declarant in the outbox, in one
+        transaction: no activity (no round trip) only to write a status. Idempotent: the same
+        status, and the notice keyed as `send_notice` keys it (a retry records nothing twice)."""
+        notice = Notice(request.application_id, "payment_review", "declarant", request.notice)
+        async with self._db.unit_of_work() as uow:
+            await uow.repo.set_application_status(request.application_id, ApplicationStatus.PAYMENT_REVIEW.value)
+            await uow.repo.record_notice(
+                notice.notice_id,
+                application_id=notice.application_id,
+                kind=notice.kind,
+                recipient=notice.recipient,
+                message=notice.message,
+                payload=notice.payload,
+            )
             await uow.commit()
 
     @activity.defn(name="set_status")

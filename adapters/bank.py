@@ -14,8 +14,10 @@ The money itself arrives on the other path: the gateway's signed IPN to our call
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -147,6 +149,32 @@ class BankGatewayClient(JsonServiceClient):
         data = await self._call("statement", "GET", "/api/v1/statement", params={"date": day.isoformat()})
         return list(data["transactions"])
 
+    async def statement_pages(self, day: date, page_size: int = 5000) -> AsyncIterator[list[dict[str, Any]]]:
+        """The day's statement page by page, in (bank_tran_no, transaction_no) order: memory holds
+        one page whatever the size of the day (the reconciliation merges it with our records)."""
+        params: dict[str, Any] = {"date": day.isoformat(), "limit": page_size}
+        data = await self._call("statement", "GET", "/api/v1/statement", params=params)
+        while True:
+            cursor = data.get("next")
+            # the next page is asked for before this one is handed over: the bank answers while
+            # the caller works (at most two pages in memory)
+            following = (
+                asyncio.ensure_future(
+                    self._call("statement", "GET", "/api/v1/statement", params={**params, **cursor})
+                )
+                if cursor
+                else None
+            )
+            try:
+                if data["transactions"]:
+                    yield list(data["transactions"])
+            except BaseException:
+                if following is not None:
+                    following.cancel()
+                raise
+            if following is None:
+                return
+            data = await following
     async def statement_refunds(self, day: date) -> list[dict[str, Any]]:
         """The refunds the bank made that day (they are on its statement too)."""
         data = await self._call("statement", "GET", "/api/v1/statement", params={"date": day.isoformat()})

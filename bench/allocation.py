@@ -16,12 +16,14 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import asyncpg  # noqa: E402
+from sqlalchemy import event  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from adapters.db import AllocationRequest, ApplicationRecord, Database, migrate_async  # noqa: E402
@@ -113,6 +115,24 @@ async def _prepare(db: Database, prefix: str, count: int, first: int) -> list[Al
     return requests
 
 
+class StatementCounter:
+    """SQL statements sent to the database (each one a round trip, and on PostgreSQL a network
+    one): how many one allocation costs, by kind."""
+
+    def __init__(self, db: Database) -> None:
+        self.kinds: Counter[str] = Counter()
+        event.listen(db.engine.sync_engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, _conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        words = statement.split()
+        self.kinds[words[0].upper() if words else "?"] += 1
+
+    def line(self, allocations: int) -> str:
+        total = sum(self.kinds.values())
+        kinds = ", ".join(f"{k} {v / allocations:.1f}" for k, v in self.kinds.most_common())
+        return f"  statements per allocation  {total / allocations:.1f}  ({kinds})"
+
+
 async def _sequential(db: Database, requests: list[AllocationRequest]) -> tuple[float, list[float]]:
     latencies = []
     start = time.perf_counter()
@@ -160,8 +180,10 @@ async def _bench(name: str, url: str, count: int) -> None:
         sequential = await _prepare(db, "s", count, 0)
         concurrent = await _prepare(db, "c", count, count * MEMBERS)
         print(f"{name} ({MEMBERS} cards per application)")
+        counter = StatementCounter(db)
         elapsed, lat = await _sequential(db, sequential)
         _report("sequential", count, elapsed, lat)
+        print(counter.line(count))
         elapsed, lat = await _concurrent(db, concurrent)
         _report(f"concurrent ({CONCURRENCY} in flight)", count, elapsed, lat)
     finally:

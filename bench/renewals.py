@@ -32,6 +32,7 @@ import shutil
 import sys
 import tempfile
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -119,8 +120,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-async def drive(args: argparse.Namespace, stack: Stack, decls: list[dict[str, Any]], db_label: str) -> int:
-    bench = Bench(stack, decls)
+async def drive(
+    args: argparse.Namespace,
+    stack: Stack,
+    decls: list[dict[str, Any]],
+    db_label: str,
+    bench: Bench | None = None,
+) -> int:
+    bench = bench or Bench(stack, decls)
     try:
         a, b = args.sequential, args.concurrent
         await settle(bench.meter)
@@ -153,7 +160,15 @@ async def drive(args: argparse.Namespace, stack: Stack, decls: list[dict[str, An
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    return run(parse_args(argv))[0]
+
+
+def run(
+    args: argparse.Namespace, on_started: Callable[[Stack], Any] | None = None
+) -> tuple[int, Bench | None]:
+    """The whole benchmark; returns the exit status and the driver, whose `results` hold the
+    figures (bench/floor.py puts them beside the engine's floor). `on_started(stack)` runs once
+    the stack is up (the floor attaches its profilers there)."""
     today = vietnam_date(datetime.now(UTC))
     tmp = Path(tempfile.mkdtemp(prefix="bhyt-bench-"))
     var_dir = (args.var_dir or tmp / "var").resolve()
@@ -183,10 +198,13 @@ def main(argv: list[str] | None = None) -> int:
             stack.start()
         except StackError as exc:
             print(f"the stack did not start: {exc}")
-            return 2
+            return 2, None
         try:
-            code = asyncio.run(drive(args, stack, decls, db_label))
-            return code
+            if on_started is not None:
+                on_started(stack)
+            bench = Bench(stack, decls)
+            code = asyncio.run(drive(args, stack, decls, db_label, bench))
+            return code, bench
         finally:
             stack.stop()
     finally:

@@ -55,7 +55,17 @@ DEMO_DATA = ROOT / "data" / "demo.json"
 SEED_MARKER = "demo-seeded"
 """File under the var directory: its presence means the demo data is already loaded."""
 
-__all__ = ["DEMO_DATA", "Ports", "Stack", "StackError", "Urls", "free_ports", "port_in_use", "tail"]
+__all__ = [
+    "DEMO_DATA",
+    "Ports",
+    "Stack",
+    "StackError",
+    "Urls",
+    "free_ports",
+    "port_in_use",
+    "tail",
+    "temporal_dev_command",
+]
 
 
 class StackError(RuntimeError):
@@ -331,8 +341,8 @@ class Stack:
                 f"ports already in use: {', '.join(busy)} (another `make run`? set the ports in .env)",
             )
 
-    def _spawn(self, name: str, cmd: list[str]) -> Supervised:
-        env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
+    def _spawn(self, name: str, cmd: list[str], env_overrides: Mapping[str, str] | None = None) -> Supervised:
+        env = {**os.environ, **self.env, **(env_overrides or {}), "PYTHONUNBUFFERED": "1"}
         proc = spawn(name, cmd, log_path=self.log_dir / f"{name}.log", env=env, cwd=ROOT)
         self._procs.append(proc)
         return proc
@@ -346,24 +356,13 @@ class Stack:
         self._progress(f"  {proc.name:<9} ready in {self.timings[proc.name]:.1f} s")
 
     def _start_temporal(self) -> None:
-        p = self.ports
-        cmd = [
-            self._temporal, "server", "start-dev",
-            "--ip", LOCALHOST,
-            "--port", str(p.temporal),
-            "--ui-port", str(p.temporal_ui),
-            "--http-port", str(p.temporal_http),
-            "--metrics-port", str(p.temporal_metrics),
-            "--db-filename", str(self.var_dir / "temporal.db"),
-            "--sqlite-pragma", "journal_mode=wal",
-            "--ui-disable-news-fetch",
-            "--ui-codec-endpoint", self.ui_codec_endpoint,
-        ]  # fmt: skip
-        namespace = self.env["TEMPORAL_NAMESPACE"]
-        if namespace != "default":
-            cmd += ["--namespace", namespace]
-        for name, kind in SEARCH_ATTRIBUTES.items():
-            cmd += ["--search-attribute", f"{name}={kind}"]
+        cmd = temporal_dev_command(
+            self._temporal,
+            self.ports,
+            self.var_dir / "temporal.db",
+            self.env["TEMPORAL_NAMESPACE"],
+            ui_codec_endpoint=self.ui_codec_endpoint,
+        )
         proc = self._spawn("temporal", cmd)
         self._wait(proc, self._temporal_serving, 60, "serving on " + self.env["TEMPORAL_ADDRESS"])
         missing = self._missing_search_attributes()
@@ -462,6 +461,28 @@ class Stack:
         """Start a (replacement) worker and wait until it polls the task queue."""
         self._start_worker()
 
+    def add_worker(self, name: str) -> None:
+        """One more worker process on the same task queue (bench/scale.py runs two); ready when the
+        server sees this very process poll."""
+        proc = self._spawn(name, [self.python, "worker.py"])
+        queue = self.env["TEMPORAL_TASK_QUEUE"]
+        identity = f"{proc.popen.pid}@"
+
+        def polling() -> bool:
+            pollers = task_queue_pollers(
+                self.env["TEMPORAL_ADDRESS"], self.env["TEMPORAL_NAMESPACE"], queue, {**os.environ, **self.env}
+            )
+            return any(str(p.get("identity", "")).startswith(identity) for p in pollers)
+
+        self._wait(proc, polling, 60, f"polling task queue {queue}")
+
+    def add_api(self, name: str, port: int) -> str:
+        """One more API process on `port`, same configuration otherwise; returns its base URL."""
+        url = f"http://{LOCALHOST}:{port}"
+        proc = self._spawn(name, [self.python, "-m", "api"], {"BHYT_API_PORT": str(port)})
+        self._wait(proc, lambda: http_ok(url + "/health"), 60, f"healthy at {url}/health")
+        return url
+
     def kill(self, name: str) -> None:
         """SIGKILL one component (`temporal`, `registry`, `bank`, `worker`), as a crash would."""
         for proc in [p for p in self._procs if p.name == name]:
@@ -486,6 +507,51 @@ class Stack:
             proc = self._procs.pop()
             proc.stop(timeout)
         _running.discard(self)
+
+
+TEMPORAL_SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
+"""The embedded dev server's SQLite settings: the best throughput that loses nothing on a crash.
+
+WAL with synchronous=NORMAL is durable across a crash of the *process* (a committed transaction
+is in the WAL file, which the OS holds even if the server dies); it fsyncs only at checkpoints,
+so a *power loss or kernel crash* may lose the last transactions committed before it (never
+corrupts the file). Temporal would then have acknowledged work it no longer has: that is
+acceptable for `make run` and the benchmarks, never for production, which runs Temporal on
+PostgreSQL (docker-compose.yml). With synchronous=FULL (SQLite's default) every commit waits
+for an fsync: about 1.3 times fewer renewals per second on this machine (bench/README.md)."""
+
+
+def temporal_dev_command(
+    temporal: str,
+    ports: Ports,
+    db_file: Path,
+    namespace: str = "default",
+    *,
+    ui_codec_endpoint: str | None = None,
+) -> list[str]:
+    """`temporal server start-dev` as the stack runs it; the benchmark's no-op floor runs its own
+    server with exactly these flags (bench/floor.py; the UI's codec endpoint aside, which only
+    the UI uses), so the two figures compare."""
+    p = ports.completed()
+    cmd = [
+        temporal, "server", "start-dev",
+        "--ip", LOCALHOST,
+        "--port", str(p.temporal),
+        "--ui-port", str(p.temporal_ui),
+        "--http-port", str(p.temporal_http),
+        "--metrics-port", str(p.temporal_metrics),
+        "--db-filename", str(db_file),
+        "--ui-disable-news-fetch",
+    ]  # fmt: skip
+    if ui_codec_endpoint:
+        cmd += ["--ui-codec-endpoint", ui_codec_endpoint]
+    for pragma in TEMPORAL_SQLITE_PRAGMAS:
+        cmd += ["--sqlite-pragma", pragma]
+    if namespace != "default":
+        cmd += ["--namespace", namespace]
+    for name, kind in SEARCH_ATTRIBUTES.items():
+        cmd += ["--search-attribute", f"{name}={kind}"]
+    return cmd
 
 
 def iso_duration(value: timedelta) -> str:

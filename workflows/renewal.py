@@ -22,7 +22,9 @@ Determinism: time comes from `workflow.now()`, all I/O from activities. What ope
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -34,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         AllocateInput,
         AllocateResult,
         CloseApplication,
+        EnterReview,
         NoticeRequest,
         OpenPayment,
         ParticipationInput,
@@ -135,6 +138,31 @@ NOTICE = dict(
     retry_policy=OUTAGE_RETRY,
 )
 
+LOCAL_STEPS = "local-short-steps"
+"""Issue 12 (`workflow.patched`): the short database and registry steps before the quote run as
+local activities — in the worker, inside the workflow task, no round trip through the server per
+step — and 2a and 2b run together. Runs started before this change replay their old path.
+
+A local activity's attempt must end within the workflow task timeout (10 s): `start_to_close` is
+8 s. A failed attempt is retried in the worker with the same backoff while the wait is under
+`local_retry_threshold`; longer waits become timers in the history (the task ends, the retry
+comes with a later one). Past `schedule_to_close` the step fails as the regular one did (the
+declarant is told to try again later). A worker crash mid-step re-runs the step from the start on
+another worker: every one of them is idempotent per application (record, reserve, quote) or
+read-only (residence)."""
+LOCAL_DATABASE: dict[str, Any] = dict(
+    start_to_close_timeout=timedelta(seconds=8),
+    schedule_to_close_timeout=timedelta(hours=1),
+    local_retry_threshold=timedelta(seconds=10),
+    retry_policy=OUTAGE_RETRY,
+)
+LOCAL_REGISTRY: dict[str, Any] = dict(
+    start_to_close_timeout=timedelta(seconds=8),
+    schedule_to_close_timeout=timedelta(minutes=30),
+    local_retry_threshold=timedelta(seconds=10),
+    retry_policy=OUTAGE_RETRY,
+)
+
 CANCELLABLE = (ApplicationStatus.VERIFYING, ApplicationStatus.AWAITING_PAYMENT)
 """A `cancel` acts only before money was accepted; a review is resolved by `resolve_review`."""
 
@@ -164,6 +192,7 @@ class HouseholdRenewal:
         self._accepting = True  # step 3 may still allocate a new payment
         self._allocated: str | None = None  # the transaction allocated to this application
         self._cancel_requested = False
+        self._local_steps = False  # set at the start of the run (LOCAL_STEPS)
         self._decision: ReviewDecision | None = None
         self._deadline = request.submitted_at
         self._refund_attempted: set[str] = set()
@@ -180,12 +209,14 @@ class HouseholdRenewal:
         request = self._request
 
         # Step 1 — kê khai
+        self._local_steps = workflow.patched(LOCAL_STEPS)
         try:
-            await workflow.execute_activity_method(
+            await self._short_step(
                 DeclarationActivities.record_declaration,
                 request,
-                summary="step 1: record declaration",
-                **DATABASE,
+                "step 1: record declaration",
+                regular=DATABASE,
+                local=LOCAL_DATABASE,
             )
         except ActivityError as err:
             if _error_type(err) == DECLARATION_INVALID:
@@ -207,14 +238,16 @@ class HouseholdRenewal:
         household_code, quote, payment = quoted
         self._view.quote = quote
         self._view.payment = payment
-        workflow.upsert_search_attributes(
-            [
-                SA_TOTAL_AMOUNT.value_set(quote.total),
-                SA_MEMBER_COUNT.value_set(len(quote.lines)),
-                SA_PROVINCE_CODE.value_set(quote.lines[0].province_code),
-            ]
-        )
-        self._set_status(ApplicationStatus.AWAITING_PAYMENT)
+        quoted_attributes = [
+            SA_TOTAL_AMOUNT.value_set(quote.total),
+            SA_MEMBER_COUNT.value_set(len(quote.lines)),
+            SA_PROVINCE_CODE.value_set(quote.lines[0].province_code),
+        ]
+        if self._local_steps:  # one upsert per status change
+            self._set_status(ApplicationStatus.AWAITING_PAYMENT, quoted_attributes)
+        else:
+            workflow.upsert_search_attributes(quoted_attributes)
+            self._set_status(ApplicationStatus.AWAITING_PAYMENT)
         await self._notify("payment_due", notices.payment_due(quote, payment), amount=quote.total)
 
         # Step 3 — nộp tiền: wait for a matching payment, the deadline, or a cancel
@@ -248,44 +281,82 @@ class HouseholdRenewal:
         """Steps 2a–2c and the payment order; None when the application was rejected.
 
         A cancel that arrived meanwhile ends the application before the order is opened."""
-        # Step 2a — residence in the National Population Database
-        residence = await workflow.execute_activity_method(
-            VerificationActivities.verify_residence,
-            ResidenceInput(
-                application_id=self._request.application_id,
-                head_personal_id=self._request.declaration.head.personal_id,
-                card_numbers=[m.card_number for m in self._request.declaration.members],
-                head=self._request.declaration.head,
-            ),
-            summary="step 2a: verify residence",
-            **REGISTRY,
+        residence_input = ResidenceInput(
+            application_id=self._request.application_id,
+            head_personal_id=self._request.declaration.head.personal_id,
+            card_numbers=[m.card_number for m in self._request.declaration.members],
+            head=self._request.declaration.head,
         )
-        self._stop_if_cancelled()
-        if residence.household_code is None:
-            # a person twice, an unverified head or the household's open application; else residence
-            self._view.open_application_id = residence.open_application_id
-            await self._reject(residence.rejection or RESIDENCE_MISMATCH)
-            return None
-        self._view.household_code = residence.household_code
+        participation_input = ParticipationInput(
+            application_id=self._request.application_id, members=self._request.declaration.members
+        )
+        if self._local_steps:
+            # Steps 2a and 2b at once (neither needs the other). Both are awaited before anything
+            # is decided, so a rejection never races a card reservation still being written.
+            both = await asyncio.gather(
+                self._short_step(
+                    VerificationActivities.verify_residence,
+                    residence_input,
+                    "step 2a: verify residence",
+                    regular=REGISTRY,
+                    local=LOCAL_REGISTRY,
+                ),
+                self._short_step(
+                    VerificationActivities.check_participation,
+                    participation_input,
+                    "step 2b: check participation",
+                    regular=REGISTRY,
+                    local=LOCAL_REGISTRY,
+                ),
+                return_exceptions=True,
+            )
+            for outcome in both:
+                if isinstance(outcome, BaseException):
+                    raise outcome
+            residence, checks = both
+            self._stop_if_cancelled()
+            if residence.household_code is None:
+                # a person twice, an unverified head or the household's open application; else residence
+                self._view.open_application_id = residence.open_application_id
+                await self._reject(residence.rejection or RESIDENCE_MISMATCH)
+                return None
+            self._view.household_code = residence.household_code
+            self._record_checks(checks)
+            if not any(c.eligible for c in checks):
+                await self._reject(NO_ELIGIBLE_MEMBER)
+                return None
+        else:
+            # Step 2a — residence in the National Population Database
+            residence = await workflow.execute_activity_method(
+                VerificationActivities.verify_residence,
+                residence_input,
+                summary="step 2a: verify residence",
+                **REGISTRY,
+            )
+            self._stop_if_cancelled()
+            if residence.household_code is None:
+                # a person twice, an unverified head or the household's open application; else residence
+                self._view.open_application_id = residence.open_application_id
+                await self._reject(residence.rejection or RESIDENCE_MISMATCH)
+                return None
+            self._view.household_code = residence.household_code
 
-        # Step 2b — participation in the BHXH database, per member
-        checks = await workflow.execute_activity_method(
-            VerificationActivities.check_participation,
-            ParticipationInput(
-                application_id=self._request.application_id, members=self._request.declaration.members
-            ),
-            summary="step 2b: check participation",
-            **REGISTRY,
-        )
-        self._record_checks(checks)
-        self._stop_if_cancelled()
-        if not any(c.eligible for c in checks):
-            await self._reject(NO_ELIGIBLE_MEMBER)
-            return None
+            # Step 2b — participation in the BHXH database, per member
+            checks = await workflow.execute_activity_method(
+                VerificationActivities.check_participation,
+                participation_input,
+                summary="step 2b: check participation",
+                **REGISTRY,
+            )
+            self._record_checks(checks)
+            self._stop_if_cancelled()
+            if not any(c.eligible for c in checks):
+                await self._reject(NO_ELIGIBLE_MEMBER)
+                return None
 
         # Step 2c — the quote, binding until the payment deadline
         quote_date = vietnam_date(workflow.now())
-        quote = await workflow.execute_activity_method(
+        quote = await self._short_step(
             VerificationActivities.compute_quote,
             QuoteRequest(
                 application_id=self._request.application_id,
@@ -294,9 +365,15 @@ class HouseholdRenewal:
                 members=self._request.declaration.members,
                 checks=checks,
             ),
-            summary="step 2c: compute quote",
-            **DATABASE,
+            "step 2c: compute quote",
+            regular=DATABASE,
+            local=LOCAL_DATABASE,
         )
+        if self._local_steps:
+            # local steps run inside one workflow task, and a cancel sent meanwhile reaches the run
+            # only at the next one: end this task (a 1 ms timer) so the cancel is seen before the
+            # bank order is opened (issue 10: a cancel during step 2 ends it before any order)
+            await workflow.sleep(timedelta(milliseconds=1))
         self._stop_if_cancelled()
         # the bank order expires a margin before the run's own deadline (see RenewalInput)
         self._deadline = workflow.now() + timedelta(seconds=self._request.payment_deadline_seconds)
@@ -313,6 +390,27 @@ class HouseholdRenewal:
             **BANK,
         )
         return residence.household_code, quote, payment
+
+    async def _short_step(
+        self, activity: Any, arg: Any, summary: str, *, regular: dict[str, Any], local: dict[str, Any]
+    ) -> Any:
+        """A short step before the quote: a local activity on runs started since LOCAL_STEPS."""
+        if self._local_steps:
+            try:
+                return await workflow.execute_local_activity_method(activity, arg, summary=summary, **local)
+            except ApplicationError as err:
+                # the SDK hands a local activity's failure over unwrapped: wrap it as a regular
+                # activity's is, so each step's error handling is the same on both paths
+                raise ActivityError(
+                    f"local activity failed: {summary}",
+                    scheduled_event_id=0,
+                    started_event_id=0,
+                    identity="",
+                    activity_type=summary,
+                    activity_id="",
+                    retry_state=None,
+                ) from err
+        return await workflow.execute_activity_method(activity, arg, summary=summary, **regular)
 
     def _stop_if_cancelled(self) -> None:
         if self._cancel_requested:
@@ -584,13 +682,15 @@ class HouseholdRenewal:
         key = transaction_key(payment)
         return next((p.outcome for p in self._view.payments if p.transaction == key), None)
 
-    def _set_status(self, status: ApplicationStatus) -> None:
+    def _set_status(self, status: ApplicationStatus, also: list[Any] | None = None) -> None:
+        """The new status, in the view and in one search-attribute upsert (with `also`)."""
         self._view.status = status
         self._view.updated_at = workflow.now()
         workflow.upsert_search_attributes(
             [
                 SA_RENEWAL_STATUS.value_set(status.value),
                 SA_APPLICATION_ID.value_set(self._request.application_id),
+                *(also or []),
             ]
         )
 
@@ -632,6 +732,17 @@ class HouseholdRenewal:
         self._cancel_requested = False  # a cancel never decides a review: resolve_review does
         self._set_status(ApplicationStatus.PAYMENT_REVIEW)
         # the cards stay reserved while an operator reviews: only the recorded status changes
+        if self._local_steps:
+            # one activity writes the status with its notice; a second reason while already in
+            # review changes nothing in the records, so nothing is written
+            if first_time:
+                await workflow.execute_activity_method(
+                    DeclarationActivities.enter_review,
+                    EnterReview(application_id=self._request.application_id, notice=notices.PAYMENT_REVIEW),
+                    summary="mark payment review, tell the declarant",
+                    **UNTIL_DONE,
+                )
+            return
         await workflow.execute_activity_method(
             DeclarationActivities.set_status,
             CloseApplication(

@@ -106,8 +106,10 @@ class ApplicationStore(Store):
         return application_from_row(row)
 
     async def mark_application_allocated(self, application_id: str, at: datetime) -> None:
-        row = await self.session.get(ApplicationRow, application_id)
-        assert row is not None, "the application was locked in this transaction"
-        row.status = ApplicationStatus.COMPLETED.value
-        row.allocated_at = at
-        row.updated_at = at
+        """One UPDATE, no read: the row was locked by `lock_application` in this transaction."""
+        await self.session.execute(
+            update(ApplicationRow)
+            .where(ApplicationRow.application_id == application_id)
+            .values(status=ApplicationStatus.COMPLETED.value, allocated_at=at, updated_at=at)
+            .execution_options(synchronize_session=False)
+        )

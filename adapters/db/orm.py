@@ -193,7 +193,8 @@ class BankPaymentRow(Base):
     application_id: Mapped[str | None] = mapped_column(String(64), index=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     bank_code: Mapped[str] = mapped_column(String(32))
-    pay_date: Mapped[datetime] = mapped_column(UTCDateTime())
+    pay_date: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    """Indexed for the day's reconciliation (a range of pay dates: migration 0006_perf)."""
     response_code: Mapped[str] = mapped_column(String(8))
     transaction_status: Mapped[str] = mapped_column(String(8))
     is_paid: Mapped[bool] = mapped_column(Boolean)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from adapters.db.orm import (
     ApplicationRow,
@@ -91,44 +91,69 @@ class ParticipantStore(Store):
         payment_id: int,
         renewals: Sequence[tuple[CardValidity, HouseholdContribution]],
     ) -> None:
-        """The cards' new validity, its history, and the household contributions it came with."""
+        """The cards' new validity, its history, and the household contributions it came with.
+
+        Three statements whatever the household's size (one executemany each), none of them a
+        read: the rows were locked by `lock_cards` in this transaction. Per-row ORM objects
+        would cost a SELECT, an UPDATE and two INSERTs per card."""
+        if not renewals:
+            return
         now = utcnow()
-        for old, contribution in renewals:
-            row = await self.session.get(ParticipantRow, old.bhxh_number)
-            assert row is not None, "the card was locked in this transaction"
-            row.valid_from, row.valid_to, row.updated_at = contribution.valid_from, contribution.valid_to, now
-            old_card = row.card_number
-            if contribution.issued_card is not None:  # a lapsed DN/HS card joins the household form
-                row.card_number, row.group_code = contribution.issued_card, contribution.issued_card[:2]
-            self.session.add_all(
-                [
-                    HouseholdContributionRow(
-                        bhxh_number=contribution.bhxh_number,
-                        household_code=contribution.household_code,
-                        fiscal_year=contribution.fiscal_year,
-                        position=contribution.position,
-                        months=contribution.months,
-                        amount=contribution.amount,
-                        paid_on=contribution.paid_on,
-                        valid_from=contribution.valid_from,
-                        valid_to=contribution.valid_to,
-                        application_id=application_id,
-                        created_at=now,
+        await self.session.execute(
+            update(ParticipantRow).execution_options(synchronize_session=False),
+            [
+                {
+                    "bhxh_number": c.bhxh_number,
+                    "valid_from": c.valid_from,
+                    "valid_to": c.valid_to,
+                    "updated_at": now,
+                    # a lapsed DN/HS card joins the household form: its new card and group
+                    **(
+                        {"card_number": c.issued_card, "group_code": c.issued_card[:2]}
+                        if c.issued_card is not None
+                        else {}
                     ),
-                    ValidityHistoryRow(
-                        bhxh_number=contribution.bhxh_number,
-                        application_id=application_id,
-                        payment_id=payment_id,
-                        old_valid_from=old.valid_from,
-                        old_valid_to=old.valid_to,
-                        new_valid_from=contribution.valid_from,
-                        new_valid_to=contribution.valid_to,
-                        changed_at=now,
-                        old_card_number=old_card if contribution.issued_card else None,
-                        new_card_number=contribution.issued_card,
-                    ),
-                ]
-            )
+                }
+                for _old, c in renewals
+            ],
+        )
+        await self.session.execute(
+            insert(HouseholdContributionRow),
+            [
+                {
+                    "bhxh_number": c.bhxh_number,
+                    "household_code": c.household_code,
+                    "fiscal_year": c.fiscal_year,
+                    "position": c.position,
+                    "months": c.months,
+                    "amount": c.amount,
+                    "paid_on": c.paid_on,
+                    "valid_from": c.valid_from,
+                    "valid_to": c.valid_to,
+                    "application_id": application_id,
+                    "created_at": now,
+                }
+                for _old, c in renewals
+            ],
+        )
+        await self.session.execute(
+            insert(ValidityHistoryRow),
+            [
+                {
+                    "bhxh_number": c.bhxh_number,
+                    "application_id": application_id,
+                    "payment_id": payment_id,
+                    "old_valid_from": old.valid_from,
+                    "old_valid_to": old.valid_to,
+                    "new_valid_from": c.valid_from,
+                    "new_valid_to": c.valid_to,
+                    "changed_at": now,
+                    "old_card_number": old.card_number if c.issued_card else None,
+                    "new_card_number": c.issued_card,
+                }
+                for old, c in renewals
+            ],
+        )
 
 
 class ReservationStore(Store):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from adapters.db.orm import (
     AllocationRow,
@@ -19,36 +19,46 @@ from domain.models import Allocation, Receipt, ReceiptLine
 
 class ReceiptStore(Store):
     async def save_allocation(self, application_id: str, payment_id: int, plan: AllocationPlan) -> None:
-        """The plan's allocation lines and revenue entries (the cards' validity is the participants')."""
-        self.session.add_all(
-            AllocationRow(
-                application_id=application_id,
-                payment_id=payment_id,
-                line_no=r.line_no,
-                bhxh_number=r.bhxh_number,
-                card_number=r.card_number,
-                office_code=r.office_code,
-                position=r.position,
-                months=r.months,
-                amount=r.amount,
-                old_valid_to=r.old_valid_to,
-                valid_from=r.valid_from,
-                valid_to=r.valid_to,
-            )
-            for r in plan.renewals
+        """The plan's allocation lines and revenue entries (the cards' validity is the participants').
+        One executemany INSERT each, without RETURNING: nothing reads their ids back."""
+        if not plan.renewals:
+            return
+        await self.session.execute(
+            insert(AllocationRow),
+            [
+                {
+                    "application_id": application_id,
+                    "payment_id": payment_id,
+                    "line_no": r.line_no,
+                    "bhxh_number": r.bhxh_number,
+                    "card_number": r.card_number,
+                    "office_code": r.office_code,
+                    "position": r.position,
+                    "months": r.months,
+                    "amount": r.amount,
+                    "old_valid_to": r.old_valid_to,
+                    "valid_from": r.valid_from,
+                    "valid_to": r.valid_to,
+                }
+                for r in plan.renewals
+            ],
         )
-        self.session.add_all(
-            RevenueEntryRow(
-                application_id=application_id,
-                payment_id=payment_id,
-                office_code=entry.office_code,
-                period=entry.period,
-                amount=entry.amount,
-                card_count=entry.card_count,
-                recorded_on=plan.paid_on,
+        if plan.revenue:
+            await self.session.execute(
+                insert(RevenueEntryRow),
+                [
+                    {
+                        "application_id": application_id,
+                        "payment_id": payment_id,
+                        "office_code": entry.office_code,
+                        "period": entry.period,
+                        "amount": entry.amount,
+                        "card_count": entry.card_count,
+                        "recorded_on": plan.paid_on,
+                    }
+                    for entry in plan.revenue
+                ],
             )
-            for entry in plan.revenue
-        )
 
     async def next_receipt_number(self, series: str, year: int) -> int:
         """Gap-free because it is taken inside the allocation's transaction and rolls back with it.

@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS transactions (
     ipn_state           TEXT NOT NULL DEFAULT 'pending'   -- pending | delivered | gave_up
 );
 CREATE INDEX IF NOT EXISTS transactions_day ON transactions (pay_day);
+CREATE INDEX IF NOT EXISTS transactions_day_key ON transactions (pay_day, bank_tran_no, transaction_no);
 CREATE TABLE IF NOT EXISTS ipn_attempts (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
     txn_ref         TEXT NOT NULL,
@@ -175,6 +176,18 @@ class BankStore(SqliteStore):
             ).fetchall()
         return [dict(r) for r in rows]
 
+    def refunded_among(self, transaction_nos: list[str]) -> set[str]:
+        """Which of these transactions were refunded: one query for a statement page."""
+        if not transaction_nos:
+            return set()
+        marks = ",".join("?" * len(transaction_nos))
+        with self._connect() as db:
+            rows = db.execute(
+                f"SELECT transaction_no FROM refunds WHERE response_code = '00' AND transaction_no IN ({marks})",
+                transaction_nos,
+            ).fetchall()
+        return {r[0] for r in rows}
+
     def refunded(self, transaction_no: str) -> bool:
         with self._connect() as db:
             return (
@@ -253,6 +266,22 @@ class BankStore(SqliteStore):
                 "WHERE t.pay_day = ? AND o.tmn_code = ? AND t.response_code = '00' "
                 "AND t.transaction_status = '00' ORDER BY t.id",
                 (day.isoformat(), tmn_code),
+            ).fetchall()
+        return [_transaction(r) for r in rows]
+
+    def settled_page(
+        self, day: date, tmn_code: str, *, after: tuple[str, str] | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """One page of `settled`, in (bank_tran_no, transaction_no) order, after the cursor `after`:
+        a statement of any size is read in pages through the index, never all at once."""
+        key_after = "AND (t.bank_tran_no, t.transaction_no) > (?, ?) " if after else ""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT t.*, o.order_info, o.tmn_code FROM transactions t JOIN orders o USING (txn_ref) "
+                "WHERE t.pay_day = ? AND o.tmn_code = ? AND t.response_code = '00' "
+                f"AND t.transaction_status = '00' {key_after}"
+                "ORDER BY t.bank_tran_no, t.transaction_no LIMIT ?",
+                (day.isoformat(), tmn_code, *(after or ()), limit),
             ).fetchall()
         return [_transaction(r) for r in rows]
 

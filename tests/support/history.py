@@ -19,6 +19,12 @@ async def raw_history(client: Client, workflow_id: str) -> History:
     return History(events=fetched.events)
 
 
+SDK_MARKER_METADATA = {("core_local_activity", "data"), ("core_patch", "patch-data")}
+"""Marker details the SDK's core writes itself, outside the data converter (so in clear): a local
+activity's bookkeeping (its type, sequence number, attempt, times — the result next to it is
+ours, encrypted) and a patch's id. No application data: left out like search attributes."""
+
+
 def payloads(message: Message, *, search_attributes: bool = False) -> Iterator[Payload]:
     """Every Payload anywhere in `message` (events, failures, headers, memos, map values).
 
@@ -27,7 +33,13 @@ def payloads(message: Message, *, search_attributes: bool = False) -> Iterator[P
     if isinstance(message, Payload):
         yield message
         return
+    marker = getattr(message, "marker_name", None) if type(message).__name__ == "MarkerRecordedEventAttributes" else None
     for field_desc, value in message.ListFields():
+        if marker is not None and field_desc.name == "details":
+            for key, entry in value.items():
+                if (marker, key) not in SDK_MARKER_METADATA:
+                    yield from payloads(entry, search_attributes=search_attributes)
+            continue
         if field_desc.type != field_desc.TYPE_MESSAGE:
             continue
         if field_desc.message_type.name == "SearchAttributes" and not search_attributes:

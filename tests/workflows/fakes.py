@@ -21,6 +21,7 @@ from activities.inputs import (
     AllocateResult,
     CloseApplication,
     CommittedAllocation,
+    EnterReview,
     NoticeRequest,
     OpenPayment,
     ParticipationInput,
@@ -38,6 +39,7 @@ from domain.allocation import CardValidity, issue_receipt, plan_allocation
 from domain.application import RenewalInput, vietnam_date
 from domain.fees import QuoteInput, compute_quote
 from domain.models import (
+    ApplicationStatus,
     IneligibilityReason,
     MemberCheck,
     PaymentInstructions,
@@ -98,6 +100,19 @@ class FakeBackend:
         @activity.defn(name="set_status")
         async def set_status(request: CloseApplication) -> None:
             backend.statuses.append(request.status.value)
+
+        @activity.defn(name="enter_review")
+        async def enter_review(request: EnterReview) -> None:
+            backend.calls["enter_review"] += 1
+            backend.statuses.append(ApplicationStatus.PAYMENT_REVIEW.value)
+            backend.notices.append(
+                NoticeRequest(
+                    application_id=request.application_id,
+                    kind="payment_review",
+                    recipient="declarant",
+                    message=request.notice,
+                )
+            )
 
         @activity.defn(name="close_application")
         async def close_application(request: CloseApplication) -> None:
@@ -251,6 +266,7 @@ class FakeBackend:
         return [
             record_declaration,
             set_status,
+            enter_review,
             close_application,
             verify_residence,
             check_participation,

@@ -184,17 +184,22 @@ SCENARIOS: dict[str, Scenario] = {
     "refused_allocation": refused_allocation,
     "refused_allocation_committed": refused_allocation_committed,
     "double_payment": double_payment,
+    # issue 12 (LOCAL_STEPS): the same paths on the local-activity steps; the files above were
+    # recorded before it and keep proving that runs started then still replay
+    "local_steps_review_then_completed": review_then_completed,
+    "local_steps_rejected": rejected,
+    "local_steps_cancel_verifying": cancel_verifying,
 }
 
 
-async def record() -> None:
+async def record(names: list[str]) -> None:
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=CONVERTER, test_server_existing_path=binary("temporal-test-server")
     )
     await register_search_attributes(env.client)
     try:
-        for name, scenario in SCENARIOS.items():
-            req = await scenario(env)
+        for name in names:
+            req = await SCENARIOS[name](env)
             history = await renewals.handle(env.client, req.application_id).fetch_history()
             (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
             print(f"recorded {name}: {len(history.events)} events")
@@ -203,4 +208,13 @@ async def record() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(record())
+    # only the paths without a committed history, unless named (or --all): a committed history
+    # is the proof that runs of its time still replay, so it is never overwritten by accident
+    import sys
+
+    wanted = [a for a in sys.argv[1:] if a != "--all"]
+    if "--all" in sys.argv:
+        wanted = list(SCENARIOS)
+    elif not wanted:
+        wanted = [n for n in SCENARIOS if not (HISTORIES / f"{n}.json").exists()]
+    asyncio.run(record(wanted))
