@@ -125,7 +125,16 @@ async def pay(settings: Settings, application_id: str, amount: int | None, succe
 
 
 async def cancel(settings: Settings, application_id: str) -> None:
-    await status(settings, application_id)
+    """As the API cancels: during `verifying` the cancel goes on record first (step 3 reads it)."""
+    view = await status(settings, application_id)
+    if view.status == ApplicationStatus.VERIFYING:
+        db = Database(settings.database_url)
+        try:
+            async with db.unit_of_work() as uow:
+                await uow.repo.request_cancel(application_id)
+                await uow.commit()
+        finally:
+            await db.dispose()
     await renewals.signal_cancel(await connect(settings), application_id)
 
 
@@ -262,7 +271,6 @@ async def reconcile_day(settings: Settings, day: date, *, show_progress: bool = 
             BankGatewayClient(settings.bank_url, settings.bhyt_tmn_code, timeout=60) as bank,
             db.unit_of_work(read_only=True) as uow,
         ):
-
             seen = 0
 
             async def bank_lines() -> AsyncIterator[list[BankLine]]:
@@ -270,7 +278,9 @@ async def reconcile_day(settings: Settings, day: date, *, show_progress: bool = 
                 async for page in bank.statement_pages(day):
                     seen += len(page)
                     progress.update(seen)
-                    yield [BankLine(str(t["bank_tran_no"]), str(t["txn_ref"]), int(t["amount"])) for t in page]
+                    yield [
+                        BankLine(str(t["bank_tran_no"]), str(t["txn_ref"]), int(t["amount"])) for t in page
+                    ]
 
             ours = uow.repo.stream_paid_callbacks(start, start + timedelta(days=1))
             report = await reconcile_streams(bank_lines(), ours)
@@ -281,7 +291,9 @@ async def reconcile_day(settings: Settings, day: date, *, show_progress: bool = 
 
 
 def _print_report(day: date, report: DayTally) -> None:
-    print(f"reconciliation of {day}: {report.transactions} transactions, bank total {report.bank_total:,} đồng")
+    print(
+        f"reconciliation of {day}: {report.transactions} transactions, bank total {report.bank_total:,} đồng"
+    )
     for finding, count in sorted(report.counts.items()):
         print(f"  {finding.value:<15} {count}")
     for line in report.attention:

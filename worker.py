@@ -8,8 +8,11 @@ whatever is cut off is retried by Temporal on the next worker, never lost.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
+import py_compile
 import signal
+import sys
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from datetime import timedelta
@@ -68,8 +71,24 @@ def build_activities(
         allocation.allocate,
         allocation.read_allocation,
         result.notify_participants,
+        result.complete_application,
         notify.send_notice,
     ]
+
+
+def write_workflow_bytecode() -> None:
+    """The workflow sandbox imports the workflow module afresh for every run; without its bytecode
+    on disk (PYTHONDONTWRITEBYTECODE, common in containers) that is a compile of the module per
+    run: ~10 % of the worker's CPU in the benchmark (issue 12). Written here whatever that
+    setting says; a read-only checkout only costs the compile."""
+    for name in ("workflows", HouseholdRenewal.__module__):
+        source = getattr(sys.modules[name], "__file__", None)
+        if not source:
+            continue
+        try:
+            py_compile.compile(source, cfile=importlib.util.cache_from_source(source), doraise=True)
+        except (OSError, py_compile.PyCompileError) as exc:
+            log.info("workflow bytecode not written (%s): each run compiles the module", type(exc).__name__)
 
 
 async def redeliver_notices(notifier: Notifier, stop: asyncio.Event, every: float = 60.0) -> None:
@@ -100,6 +119,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event, client: Client | N
         notifier = Notifier(
             db, settings.notify_webhook_url or None, signing_secret=settings.notify_webhook_secret
         )
+        write_workflow_bytecode()
         worker = Worker(
             client,
             task_queue=settings.temporal_task_queue,

@@ -13,6 +13,8 @@ DECLARATION_INVALID = "DeclarationInvalid"
 REGISTRY_BAD_REQUEST = "RegistryBadRequest"
 BANK_REJECTED = "BankRejected"
 APPLICATION_NOT_FOUND = "ApplicationNotFound"
+CANCEL_REQUESTED = "CancelRequested"
+"""Step 3 found the declarant's cancel on record: no order was opened (issue 12)."""
 
 # the database adapter's allocation errors are business outcomes too (adapters/db/errors.py)
 ALLOCATION_REFUSED = [
@@ -27,6 +29,7 @@ NON_RETRYABLE = [
     REGISTRY_BAD_REQUEST,
     BANK_REJECTED,
     APPLICATION_NOT_FOUND,
+    CANCEL_REQUESTED,
     *ALLOCATION_REFUSED,
 ]
 

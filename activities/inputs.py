@@ -75,6 +75,12 @@ class OpenPayment(_Input):
     household_code: str
     quote: Quote
     deadline: datetime
+    unless_cancelled: bool = False
+    """Issue 12: refuse (CancelRequested) when the declarant's cancel is on record, read in the
+    transaction that stores the quote, before the bank is asked."""
+    tell_declarant: bool = False
+    """Issue 12: write the payment-due notice to the outbox once the order is open (no
+    activity of its own)."""
 
 
 class ReconcileInput(_Input):

@@ -9,7 +9,7 @@ from temporalio import activity
 from activities.errors import DECLARATION_INVALID, business_error
 from activities.inputs import CloseApplication, EnterReview
 from adapters.db import ApplicationRecord, Database
-from adapters.notifications import Notice
+from adapters.notifications import Notice, write_notice
 from domain.application import RenewalInput, vietnam_date
 from domain.models import ApplicationStatus
 from domain.validation import DeclarationInvalid, validate_declaration
@@ -46,9 +46,7 @@ class DeclarationActivities:
     async def close_application(self, request: CloseApplication) -> None:
         """Final status in the BHXH records, and the cards free for a later application."""
         async with self._db.unit_of_work() as uow:
-            await uow.repo.set_application_status(request.application_id, request.status.value)
-            await uow.repo.release_cards(request.application_id)
-            await uow.repo.release_household(request.application_id)
+            await uow.repo.close_application(request.application_id, request.status.value)
             await uow.commit()
 
     @activity.defn(name="enter_review")
@@ -58,15 +56,10 @@ class DeclarationActivities:
         status, and the notice keyed as `send_notice` keys it (a retry records nothing twice)."""
         notice = Notice(request.application_id, "payment_review", "declarant", request.notice)
         async with self._db.unit_of_work() as uow:
-            await uow.repo.set_application_status(request.application_id, ApplicationStatus.PAYMENT_REVIEW.value)
-            await uow.repo.record_notice(
-                notice.notice_id,
-                application_id=notice.application_id,
-                kind=notice.kind,
-                recipient=notice.recipient,
-                message=notice.message,
-                payload=notice.payload,
+            await uow.repo.set_application_status(
+                request.application_id, ApplicationStatus.PAYMENT_REVIEW.value
             )
+            await write_notice(uow.repo, notice)
             await uow.commit()
 
     @activity.defn(name="set_status")

@@ -10,12 +10,14 @@ from datetime import UTC, datetime
 
 from temporalio import activity
 
-from activities.errors import BANK_REJECTED, business_error
+from activities.errors import BANK_REJECTED, CANCEL_REQUESTED, business_error
 from activities.inputs import OpenPayment, RefundInput, RefundResult, SettleOrder
 from adapters import vnpay_api
 from adapters.bank import BankGatewayClient, BankOrderNotFound, BankRejected
 from adapters.db import Database
 from adapters.db.payments import REFUNDED
+from adapters.notifications import Notice, write_notice
+from domain import notices
 from domain.models import ApplicationStatus, PaymentInstructions, PaymentReceived
 from domain.payments import refund_request_id
 
@@ -34,13 +36,27 @@ class PaymentActivities:
 
     @activity.defn(name="open_payment")
     async def open_payment(self, request: OpenPayment) -> PaymentInstructions:
-        """Store the binding quote before asking the bank, so the bank's callback always finds it."""
+        """Store the binding quote before asking the bank, so the bank's callback always finds it.
+
+        With `unless_cancelled`, a cancel on record opens nothing (unless an earlier attempt
+        already stored the quote, so may have reached the bank); with `tell_declarant`, the
+        payment-due notice is written once the order is open. Idempotent: the quote is an
+        upsert, the bank order is keyed by the application's txn_ref, the notice by
+        (application, kind, recipient)."""
         txn_ref = txn_ref_for(request.application_id)
         quote = request.quote
         async with self._db.unit_of_work() as uow:
             record = await uow.repo.get_application(request.application_id)
             if record is None:
                 raise business_error("ApplicationNotFound", "application not recorded")
+            # an attempt that stored the quote may have reached the bank: that one carries on
+            # (same order), and the run voids the order when it hears the cancel
+            if (
+                request.unless_cancelled
+                and record.txn_ref is None
+                and await uow.repo.cancel_requested(request.application_id)
+            ):
+                raise business_error(CANCEL_REQUESTED, "the declarant cancelled before the order")
             record = record.model_copy(
                 update={
                     "status": ApplicationStatus.AWAITING_PAYMENT.value,
@@ -66,13 +82,25 @@ class PaymentActivities:
             )
         except BankRejected as exc:
             raise business_error(BANK_REJECTED, f"bank refused the order: {exc}") from None
-        return PaymentInstructions(
+        instructions = PaymentInstructions(
             txn_ref=txn_ref,
             amount=quote.total,
             pay_url=order.pay_url,
             deadline=request.deadline,
             merchant_code=self._merchant_code,
         )
+        if request.tell_declarant:
+            notice = Notice(
+                request.application_id,
+                "payment_due",
+                "declarant",
+                notices.payment_due(quote, instructions),
+                {"amount": quote.total},
+            )
+            async with self._db.unit_of_work() as uow:
+                await write_notice(uow.repo, notice)
+                await uow.commit()
+        return instructions
 
     @activity.defn(name="settle_order")
     async def settle_order(self, request: SettleOrder) -> list[PaymentReceived]:

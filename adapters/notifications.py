@@ -24,6 +24,7 @@ import httpx
 
 from adapters.db import Database
 from adapters.db.outbox import DELIVERED, PENDING, REJECTED
+from adapters.db.repository import Repository
 from adapters.webhook_signing import signed_headers
 
 
@@ -34,7 +35,16 @@ def sign_notice(secret: str | None, notice_id: str, body: bytes) -> dict[str, st
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DELIVERED", "KINDS", "PENDING", "REJECTED", "Notice", "NotificationDeliveryError", "Notifier"]
+__all__ = [
+    "DELIVERED",
+    "KINDS",
+    "PENDING",
+    "REJECTED",
+    "Notice",
+    "NotificationDeliveryError",
+    "Notifier",
+    "write_notice",
+]
 
 KINDS = frozenset({"payment_due", "rejected", "expired", "cancelled", "payment_review", "renewed"})
 """The notices the procedure sends; `renewed` goes to each participant (recipient = card number)."""
@@ -71,6 +81,19 @@ class Notice:
             "message": self.message,
             "payload": self.payload,
         }
+
+
+async def write_notice(repo: Repository, notice: Notice) -> tuple[bool, str]:
+    """The notice into the outbox within the caller's transaction, so an activity can write it
+    with the state change it announces; (inserted, its status)."""
+    return await repo.record_notice(
+        notice.notice_id,
+        application_id=notice.application_id,
+        kind=notice.kind,
+        recipient=notice.recipient,
+        message=notice.message,
+        payload=notice.payload,
+    )
 
 
 def _retryable_status(code: int) -> bool:
@@ -141,14 +164,7 @@ class Notifier:
 
     async def _record(self, notice: Notice) -> tuple[bool, str]:
         async with self.db.unit_of_work() as uow:
-            inserted, status = await uow.repo.record_notice(
-                notice.notice_id,
-                application_id=notice.application_id,
-                kind=notice.kind,
-                recipient=notice.recipient,
-                message=notice.message,
-                payload=notice.payload,
-            )
+            inserted, status = await write_notice(uow.repo, notice)
             await uow.commit()
         if not inserted:
             log.info(

@@ -307,6 +307,12 @@ async def cancel_renewal(application_id: str, svc: ServicesDep) -> JSONResponse:
             "already paid" if view.paid_at or view.status in PAID else f"application is {view.status.value}"
         )
         raise HTTPException(status.HTTP_409_CONFLICT, f"cannot cancel: {reason}")
+    if view.status == ApplicationStatus.VERIFYING:
+        # on record before the signal: step 3 reads it, inside the workflow task where the
+        # signal cannot reach the run yet (issue 12, LEAN in workflows/renewal.py)
+        async with svc.db.unit_of_work() as uow:
+            await uow.repo.request_cancel(application_id)
+            await uow.commit()
     await renewals.signal_cancel(svc.temporal, application_id)
     for _ in range(50):  # the run closes within a few workflow tasks
         view = await _find(svc, application_id)

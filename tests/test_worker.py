@@ -46,3 +46,23 @@ async def test_pending_notices_are_redelivered(tmp_path) -> None:  # type: ignor
         assert (await notifier.status(notice))[0] == "delivered"  # type: ignore[index]
     finally:
         await db.dispose()
+
+
+def test_the_workflow_bytecode_is_written_even_when_python_is_told_not_to(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The sandbox re-imports the workflow module per run: with its bytecode on disk that is a
+    load, not a compile (issue 12). Fails when the worker leaves PYTHONDONTWRITEBYTECODE to decide."""
+    import importlib.util
+    import marshal
+    import sys
+    from pathlib import Path
+
+    import worker
+    from workflows import renewal
+
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    cached = Path(importlib.util.cache_from_source(renewal.__file__))
+    cached.unlink(missing_ok=True)
+    worker.write_workflow_bytecode()
+    assert cached.exists()
+    code = marshal.loads(cached.read_bytes()[16:])  # after the header: magic, flags, mtime, size
+    assert code.co_filename == renewal.__file__

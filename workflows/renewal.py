@@ -31,7 +31,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.errors import DECLARATION_INVALID, NON_RETRYABLE
+    from activities.errors import CANCEL_REQUESTED, DECLARATION_INVALID, NON_RETRYABLE
     from activities.inputs import (
         AllocateInput,
         AllocateResult,
@@ -163,6 +163,28 @@ LOCAL_REGISTRY: dict[str, Any] = dict(
     retry_policy=OUTAGE_RETRY,
 )
 
+LEAN = "lean-renewal"
+"""Issue 12, second step (`workflow.patched`, on top of LOCAL_STEPS): the whole quote in one
+workflow task, and fewer activities after it.
+
+- Step 3's order is a local activity too, right after 2c, with no timer between them (a 1 ms
+  timer cost a full second on the dev server's timer queue). A cancel signal cannot reach the
+  run inside that task, so the API puts the declarant's cancel on record first and the order
+  step reads it (`OpenPayment.unless_cancelled`): a cancel during `verifying` still ends the
+  application before any order or notice. A cancel sent only as a signal (Temporal UI) while
+  the task runs is heard right after it: the order is then voided like any cancel in
+  `awaiting_payment`, and a payment already taken is refunded.
+- The payment-due notice is written by the order step once the order is open.
+- Step 5 writes the participants' notices and closes the application in one activity.
+
+Runs started before this change replay their old path."""
+LOCAL_BANK: dict[str, Any] = dict(
+    start_to_close_timeout=timedelta(seconds=8),
+    schedule_to_close_timeout=timedelta(minutes=30),
+    local_retry_threshold=timedelta(seconds=10),
+    retry_policy=OUTAGE_RETRY,
+)
+
 CANCELLABLE = (ApplicationStatus.VERIFYING, ApplicationStatus.AWAITING_PAYMENT)
 """A `cancel` acts only before money was accepted; a review is resolved by `resolve_review`."""
 
@@ -193,6 +215,7 @@ class HouseholdRenewal:
         self._allocated: str | None = None  # the transaction allocated to this application
         self._cancel_requested = False
         self._local_steps = False  # set at the start of the run (LOCAL_STEPS)
+        self._lean = False  # set at the start of the run (LEAN)
         self._decision: ReviewDecision | None = None
         self._deadline = request.submitted_at
         self._refund_attempted: set[str] = set()
@@ -210,6 +233,7 @@ class HouseholdRenewal:
 
         # Step 1 — kê khai
         self._local_steps = workflow.patched(LOCAL_STEPS)
+        self._lean = self._local_steps and workflow.patched(LEAN)
         try:
             await self._short_step(
                 DeclarationActivities.record_declaration,
@@ -248,7 +272,8 @@ class HouseholdRenewal:
         else:
             workflow.upsert_search_attributes(quoted_attributes)
             self._set_status(ApplicationStatus.AWAITING_PAYMENT)
-        await self._notify("payment_due", notices.payment_due(quote, payment), amount=quote.total)
+        if not self._lean:  # LEAN: the order step wrote it
+            await self._notify("payment_due", notices.payment_due(quote, payment), amount=quote.total)
 
         # Step 3 — nộp tiền: wait for a matching payment, the deadline, or a cancel
         paid = await self._await_payment(quote, payment)
@@ -262,6 +287,21 @@ class HouseholdRenewal:
         self._record_allocation(result)
 
         # Step 5 — trả kết quả (the outbox only: delivery is the worker's sweeper)
+        if self._lean:
+            # the status changes first (a payment heard meanwhile is refunded), then one activity
+            # writes the participants' notices and closes the application in the records
+            self._set_status(ApplicationStatus.COMPLETED)
+            await workflow.execute_activity_method(
+                ResultActivities.complete_application,
+                ResultNotices(
+                    application_id=request.application_id,
+                    receipt_label=result.receipt.label,
+                    allocations=result.allocations,
+                ),
+                summary="step 5: notify participants, close application: completed",
+                **UNTIL_DONE,
+            )
+            return
         try:
             await workflow.execute_activity_method(
                 ResultActivities.notify_participants,
@@ -369,7 +409,7 @@ class HouseholdRenewal:
             regular=DATABASE,
             local=LOCAL_DATABASE,
         )
-        if self._local_steps:
+        if self._local_steps and not self._lean:
             # local steps run inside one workflow task, and a cancel sent meanwhile reaches the run
             # only at the next one: end this task (a 1 ms timer) so the cancel is seen before the
             # bank order is opened (issue 10: a cancel during step 2 ends it before any order)
@@ -378,17 +418,31 @@ class HouseholdRenewal:
         # the bank order expires a margin before the run's own deadline (see RenewalInput)
         self._deadline = workflow.now() + timedelta(seconds=self._request.payment_deadline_seconds)
         margin = min(self._request.payment_margin_seconds, self._request.payment_deadline_seconds // 2)
-        payment = await workflow.execute_activity_method(
-            PaymentActivities.open_payment,
-            OpenPayment(
-                application_id=self._request.application_id,
-                household_code=residence.household_code,
-                quote=quote,
-                deadline=self._deadline - timedelta(seconds=margin),
-            ),
-            summary="step 3: open payment order",
-            **BANK,
+        order = OpenPayment(
+            application_id=self._request.application_id,
+            household_code=residence.household_code,
+            quote=quote,
+            deadline=self._deadline - timedelta(seconds=margin),
+            unless_cancelled=self._lean,
+            tell_declarant=self._lean,
         )
+        if self._lean:
+            try:
+                payment = await self._short_step(
+                    PaymentActivities.open_payment,
+                    order,
+                    "step 3: open payment order",
+                    regular=BANK,
+                    local=LOCAL_BANK,
+                )
+            except ActivityError as err:
+                if _error_type(err) == CANCEL_REQUESTED:  # the cancel on record: no order opened
+                    raise _Cancelled() from None
+                raise
+        else:
+            payment = await workflow.execute_activity_method(
+                PaymentActivities.open_payment, order, summary="step 3: open payment order", **BANK
+            )
         return residence.household_code, quote, payment
 
     async def _short_step(

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from adapters.db.orm import ApplicationRow
+from adapters.db.orm import ApplicationRow, CancelRequestRow
 from adapters.db.records import ApplicationRecord
 from adapters.db.sql import Store, utcnow
 from domain.models import ApplicationStatus
@@ -62,6 +62,20 @@ class ApplicationStore(Store):
             .values(status=str(status), updated_at=utcnow())
             .returning(ApplicationRow.application_id)
             .execution_options(synchronize_session=False)
+        )
+        return found is not None
+
+    async def request_cancel(self, application_id: str) -> None:
+        """Put the declarant's cancel on record (idempotent): step 3 reads it before the order."""
+        await self.session.execute(
+            self._insert(CancelRequestRow)
+            .values(application_id=application_id, requested_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["application_id"])
+        )
+
+    async def cancel_requested(self, application_id: str) -> bool:
+        found = await self.session.scalar(
+            select(CancelRequestRow.application_id).where(CancelRequestRow.application_id == application_id)
         )
         return found is not None
 

@@ -158,6 +158,17 @@ class ApplicationRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class CancelRequestRow(Base):
+    """A declarant's cancel, on record before the run hears it (issue 12): step 3's order is
+    opened inside the workflow task that verified the application, where a signal cannot reach
+    the run, so the order step reads this row and opens nothing for a cancelled application."""
+
+    __tablename__ = "cancel_requests"
+
+    application_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class CardReservationRow(Base):
     """A card held by an application in progress: the primary key makes holding it exclusive."""
 

@@ -38,6 +38,12 @@ class Repository(
 ):
     """All stores over one session; `uow.repo` is one of these."""
 
+    async def close_application(self, application_id: str, status: str) -> None:
+        """The final status, and the application's cards and household free for a later one."""
+        await self.set_application_status(application_id, status)
+        await self.release_cards(application_id)
+        await self.release_household(application_id)
+
     async def allocate(self, request: AllocationRequest) -> AllocationResult:
         """Step 4's transaction (`adapters.db.allocate.allocate`) on this repository."""
         return await step4.allocate(self, request)

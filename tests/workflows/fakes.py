@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 from temporalio import activity
 
-from activities.errors import DECLARATION_INVALID, business_error
+from activities.errors import CANCEL_REQUESTED, DECLARATION_INVALID, business_error
 from activities.inputs import (
     AllocateInput,
     AllocateResult,
@@ -35,6 +35,7 @@ from activities.inputs import (
     SettleOrder,
 )
 from activities.step3_payment import txn_ref_for
+from domain import notices
 from domain.allocation import CardValidity, issue_receipt, plan_allocation
 from domain.application import RenewalInput, vietnam_date
 from domain.fees import QuoteInput, compute_quote
@@ -72,6 +73,9 @@ class FakeBackend:
     gate: dict[str, asyncio.Event] = field(default_factory=dict)
     """Activity name → event it waits for before answering (to line up races)."""
     entered: dict[str, asyncio.Event] = field(default_factory=dict)
+    cancel_requests: set[str] = field(default_factory=set)
+    """Applications whose cancel is on record (the API writes it before signalling)."""
+    orders_opened: int = 0
     refunds: list[str] = field(default_factory=list)
     voided: int = 0
     calls: Counter[str] = field(default_factory=Counter)
@@ -199,13 +203,27 @@ class FakeBackend:
         @activity.defn(name="open_payment")
         async def open_payment(request: OpenPayment) -> PaymentInstructions:
             backend.calls["open_payment"] += 1
-            return PaymentInstructions(
+            if request.unless_cancelled and request.application_id in backend.cancel_requests:
+                raise business_error(CANCEL_REQUESTED, "the declarant cancelled before the order")
+            backend.orders_opened += 1
+            instructions = PaymentInstructions(
                 txn_ref=txn_ref_for(request.application_id),
                 amount=request.quote.total,
                 pay_url="http://bank.test/pay",
                 deadline=request.deadline,
                 merchant_code="TEST",
             )
+            if request.tell_declarant:
+                backend.notices.append(
+                    NoticeRequest(
+                        application_id=request.application_id,
+                        kind="payment_due",
+                        recipient="declarant",
+                        message=notices.payment_due(request.quote, instructions),
+                        payload={"amount": request.quote.total},
+                    )
+                )
+            return instructions
 
         @activity.defn(name="reconcile_payment")
         async def reconcile_payment(request: ReconcileInput) -> str | None:
@@ -255,6 +273,13 @@ class FakeBackend:
                 raise business_error("NotificationRejectedError", "webhook refused")
             return len(request.allocations)
 
+        @activity.defn(name="complete_application")
+        async def complete_application(request: ResultNotices) -> int:
+            backend.calls["complete_application"] += 1
+            backend.statuses.append(ApplicationStatus.COMPLETED.value)
+            await backend._hold("complete_application")
+            return len(request.allocations)
+
         @activity.defn(name="send_notice")
         async def send_notice(request: NoticeRequest) -> bool:
             backend.notices.append(request)
@@ -278,5 +303,6 @@ class FakeBackend:
             reconcile_payment,
             allocate,
             notify_participants,
+            complete_application,
             send_notice,
         ]

@@ -86,12 +86,14 @@ async def rejected(env: WorkflowEnvironment) -> RenewalInput:
         return req
 
 
-async def cancel_verifying(env: WorkflowEnvironment) -> RenewalInput:
+async def cancel_verifying(env: WorkflowEnvironment, *, on_record: bool = False) -> RenewalInput:
     backend = FakeBackend(gate={"verify_residence": asyncio.Event()})
     async with Run(env, backend) as run:
         req = request()
         submitted = asyncio.create_task(run.submit(req))
         await _entered(backend, "verify_residence")
+        if on_record:  # as the API cancels since issue 12 (LEAN)
+            backend.cancel_requests.add(req.application_id)
         await renewals.signal_cancel(env.client, req.application_id)
         await asyncio.sleep(0.5)
         backend.gate["verify_residence"].set()
@@ -189,6 +191,13 @@ SCENARIOS: dict[str, Scenario] = {
     "local_steps_review_then_completed": review_then_completed,
     "local_steps_rejected": rejected,
     "local_steps_cancel_verifying": cancel_verifying,
+    # issue 12 (LEAN): the order in the quote's task, step 5 and the close in one activity
+    "lean_review_then_completed": review_then_completed,
+    "lean_double_payment": double_payment,
+    "lean_rejected": rejected,
+    "lean_expiry_with_late_payment": expiry_with_late_payment,
+    "lean_cancel_verifying_on_record": lambda env: cancel_verifying(env, on_record=True),
+    "lean_cancel_verifying_signal_only": cancel_verifying,
 }
 
 

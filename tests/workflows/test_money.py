@@ -154,8 +154,37 @@ async def test_cancel_voids_the_order_and_refunds_what_the_bank_took(env: Workfl
     assert_money_accounted(final)
 
 
+async def cancel_as_the_api_does(env: WorkflowEnvironment, backend: FakeBackend, application_id: str) -> None:
+    """`POST /cancel` during `verifying`: the cancel on record first, then the signal."""
+    backend.cancel_requests.add(application_id)
+    await renewals.signal_cancel(env.client, application_id)
+
+
 async def test_cancel_during_verifying_ends_before_any_order_or_notice(env: WorkflowEnvironment) -> None:
-    """Finding 3: a cancel while step 2 runs ends the application before the bank order."""
+    """Finding 3: a cancel while step 2 runs ends the application before the bank order — also
+    now that steps 1–3 run in one workflow task the signal cannot enter (issue 12, LEAN): the
+    order step finds the cancel on record. Fails on a run that opens the order regardless."""
+    backend = FakeBackend(gate={"verify_residence": asyncio.Event()})
+    req = request()
+    async with Run(env, backend) as run:
+        submitted = asyncio.create_task(run.submit(req))
+        await asyncio.wait_for(backend.entered.setdefault("verify_residence", asyncio.Event()).wait(), 30)
+        await cancel_as_the_api_does(env, backend, req.application_id)
+        await asyncio.sleep(0.5)
+        backend.gate["verify_residence"].set()
+        view = await submitted
+        final = await run.result(req)
+    assert view.status == final.status == ApplicationStatus.CANCELLED
+    # no order, no notice; the short local steps of step 2 may finish first, they open nothing
+    # at the bank and the close frees what they reserved
+    assert backend.orders_opened == 0
+    assert [n.kind for n in backend.notices] == []
+    assert backend.statuses == ["cancelled"]
+
+
+async def test_a_cancel_only_signalled_during_verifying_voids_the_order(env: WorkflowEnvironment) -> None:
+    """A cancel sent as a bare signal (Temporal UI) while steps 1–3 run is heard right after that
+    task: the order it opened is voided at the bank, and the application ends cancelled."""
     backend = FakeBackend(gate={"verify_residence": asyncio.Event()})
     req = request()
     async with Run(env, backend) as run:
@@ -164,14 +193,12 @@ async def test_cancel_during_verifying_ends_before_any_order_or_notice(env: Work
         await renewals.signal_cancel(env.client, req.application_id)
         await asyncio.sleep(0.5)
         backend.gate["verify_residence"].set()
-        view = await submitted
+        await submitted
         final = await run.result(req)
-    assert view.status == final.status == ApplicationStatus.CANCELLED
-    # no order, no notice; the short local steps of step 2 (issue 12) may finish first, they
-    # open nothing at the bank and the close frees what they reserved
-    assert backend.calls["open_payment"] == 0
-    assert [n.kind for n in backend.notices] == []
-    assert backend.statuses == ["cancelled"]
+    assert final.status == ApplicationStatus.CANCELLED
+    assert backend.orders_opened == 1 and backend.voided == 1
+    assert [n.kind for n in backend.notices] == ["payment_due", "cancelled"]
+    assert_money_accounted(final)
 
 
 async def test_a_cancel_arriving_with_a_wrong_amount_does_not_decide_the_review(
