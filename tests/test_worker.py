@@ -25,7 +25,9 @@ async def test_pending_notices_are_redelivered(tmp_path) -> None:  # type: ignor
         received.append(json.loads(request.content))
         return httpx.Response(200)
 
-    notifier = Notifier(db, "http://portal.test/hook", transport=httpx.MockTransport(portal), backoff_seconds=0)
+    notifier = Notifier(
+        db, "http://portal.test/hook", transport=httpx.MockTransport(portal), backoff_seconds=0
+    )
     notice = Notice("app-1", "payment_due", "declarant", "Số tiền phải đóng", {})
     try:
         try:
