@@ -30,6 +30,11 @@ payment_review waits for an operator)."""
 
 POLL_SECONDS = 0.1
 
+POOL = httpx.Limits(max_connections=1000, max_keepalive_connections=1000, keepalive_expiry=2.0)
+"""Pooled connections expire well before uvicorn drops idle ones (5 s, httpx's own default too):
+with equal timeouts a connection idle between phases races the server's close, and a pay call
+failed with ReadError (one renewal of 300 left unpaid)."""
+
 
 @dataclass
 class Application:
@@ -78,12 +83,8 @@ class Bench:
         self.apps: list[Application] = []
         self.results = Results()
         headers = {"Authorization": f"Bearer {stack.settings.bhyt_api_token}"}
-        # pooled connections expire well before uvicorn drops idle ones (5 s, httpx's own default):
-        # with equal timeouts a connection idle between phases races the server's close and a
-        # pay call failed with ReadError (one renewal of 300 left unpaid)
-        limits = httpx.Limits(max_connections=1000, max_keepalive_connections=1000, keepalive_expiry=2.0)
-        self.api = httpx.AsyncClient(base_url=stack.urls.api, headers=headers, timeout=60, limits=limits)
-        self.bank = httpx.AsyncClient(base_url=stack.urls.bank, timeout=60, limits=limits)
+        self.api = httpx.AsyncClient(base_url=stack.urls.api, headers=headers, timeout=60, limits=POOL)
+        self.bank = httpx.AsyncClient(base_url=stack.urls.bank, timeout=60, limits=POOL)
         self.db = Database(stack.settings.database_url)
         self.meter = CpuMeter(stack)
         self.temporal: Client | None = None

@@ -48,7 +48,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from adapters.db import Database, migrate_async  # noqa: E402
 from adapters.db.orm import ApplicationRow, BankPaymentRow  # noqa: E402
-from bench.driver import Application, Bench  # noqa: E402
+from bench.driver import POOL, Application, Bench  # noqa: E402
 from bench.figures import latency_row, log, rate, settle  # noqa: E402
 from bench.floor import machine_line  # noqa: E402
 from bench.households import check, declarations, generate  # noqa: E402
@@ -373,7 +373,7 @@ class TwoApis(Bench):
         super().__init__(stack, decls)
         headers = {"Authorization": f"Bearer {stack.settings.bhyt_api_token}"}
         self.apis = [self.api] + [
-            httpx.AsyncClient(base_url=u, headers=headers, timeout=60) for u in api_urls
+            httpx.AsyncClient(base_url=u, headers=headers, timeout=60, limits=POOL) for u in api_urls
         ]
 
     async def declare(self, household: int) -> tuple[Application, float]:

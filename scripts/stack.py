@@ -463,8 +463,12 @@ class Stack:
 
     def add_worker(self, name: str) -> None:
         """One more worker process on the same task queue (bench/scale.py runs two); ready when the
-        server sees this very process poll."""
-        proc = self._spawn(name, [self.python, "worker.py"])
+        server sees this very process poll. Its metrics on a port of its own (the first worker
+        holds WORKER_METRICS_ADDRESS: the second exited binding it)."""
+        [metrics_port] = free_ports(1)
+        proc = self._spawn(
+            name, [self.python, "worker.py"], {"WORKER_METRICS_ADDRESS": f"{LOCALHOST}:{metrics_port}"}
+        )
         queue = self.env["TEMPORAL_TASK_QUEUE"]
         identity = f"{proc.popen.pid}@"
 

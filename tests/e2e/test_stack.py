@@ -461,6 +461,17 @@ async def test_worker_killed_between_quote_and_payment(
     assert desc.typed_search_attributes is not None
 
 
+def test_a_second_worker_joins_the_task_queue(stack: Stack) -> None:
+    """Two worker processes (bench/scale.py processes): the second polls the same task queue with
+    its metrics on a port of its own — it exited binding the first one's before."""
+    stack.add_worker("worker2")  # returns once the server sees this very process poll
+    try:
+        log = stack.log_path("worker2").read_text(encoding="utf-8")
+        assert "uncaught exception" not in log
+    finally:
+        stack.kill("worker2")
+
+
 async def test_http_contract_edges(stack: Stack, api: httpx.AsyncClient) -> None:
     unknown = str(uuid.uuid4())
     assert (await api.get(f"/api/v1/renewals/{unknown}")).status_code == 404
