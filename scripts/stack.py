@@ -474,7 +474,10 @@ class Stack:
 
         def polling() -> bool:
             pollers = task_queue_pollers(
-                self.env["TEMPORAL_ADDRESS"], self.env["TEMPORAL_NAMESPACE"], queue, {**os.environ, **self.env}
+                self.env["TEMPORAL_ADDRESS"],
+                self.env["TEMPORAL_NAMESPACE"],
+                queue,
+                {**os.environ, **self.env},
             )
             return any(str(p.get("identity", "")).startswith(identity) for p in pollers)
 
