@@ -287,17 +287,18 @@ class HouseholdRenewal:
         self._record_allocation(result)
 
         # Step 5 — trả kết quả (the outbox only: delivery is the worker's sweeper)
+        renewed = ResultNotices(
+            application_id=request.application_id,
+            receipt_label=result.receipt.label,
+            allocations=result.allocations,
+        )
         if self._lean:
             # the status changes first (a payment heard meanwhile is refunded), then one activity
             # writes the participants' notices and closes the application in the records
             self._set_status(ApplicationStatus.COMPLETED)
             await workflow.execute_activity_method(
                 ResultActivities.complete_application,
-                ResultNotices(
-                    application_id=request.application_id,
-                    receipt_label=result.receipt.label,
-                    allocations=result.allocations,
-                ),
+                renewed,
                 summary="step 5: notify participants, close application: completed",
                 **UNTIL_DONE,
             )
@@ -305,11 +306,7 @@ class HouseholdRenewal:
         try:
             await workflow.execute_activity_method(
                 ResultActivities.notify_participants,
-                ResultNotices(
-                    application_id=request.application_id,
-                    receipt_label=result.receipt.label,
-                    allocations=result.allocations,
-                ),
+                renewed,
                 summary="step 5: notify participants",
                 **NOTICE,
             )

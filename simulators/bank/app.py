@@ -75,6 +75,12 @@ class PayIn(BaseModel):
     )
 
 
+CONCURRENT_CALLBACKS = 50
+"""IPN calls in flight at once, as a bank's sender bounds them. Unbounded, 10,000 payments made
+within minutes queued 10,000 requests on one connection pool, whose bookkeeping is quadratic in
+the queue: the simulator spent its CPU there and stopped delivering (bench/scale.py awaiting)."""
+
+
 class Delivery:
     """Sends each payment's IPN until the merchant accepts it (00/02) or attempts run out.
 
@@ -86,6 +92,7 @@ class Delivery:
         self.store, self.knobs, self.secret = store, knobs, secret
         self.tasks: set[asyncio.Task[None]] = set()
         self.http = httpx.AsyncClient()
+        self.sending = asyncio.Semaphore(CONCURRENT_CALLBACKS)
 
     def start(self, transaction: dict[str, Any]) -> None:
         task = asyncio.create_task(self._run(transaction), name=f"ipn-{transaction['transaction_no']}")
@@ -158,7 +165,8 @@ class Delivery:
     async def _send(self, transaction: dict[str, Any], url: str, kind: str) -> str | None:
         status = rsp = message = error = None
         try:
-            response = await self.http.get(url, timeout=self.knobs.callback_timeout_ms / 1000)
+            async with self.sending:
+                response = await self.http.get(url, timeout=self.knobs.callback_timeout_ms / 1000)
             status = response.status_code
             try:
                 body = response.json()
