@@ -45,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         RefundInput,
         RefundResult,
         ResidenceInput,
+        ResidenceResult,
         ResultNotices,
         SettleOrder,
     )
@@ -352,12 +353,8 @@ class HouseholdRenewal:
                     raise outcome
             residence, checks = both
             self._stop_if_cancelled()
-            if residence.household_code is None:
-                # a person twice, an unverified head or the household's open application; else residence
-                self._view.open_application_id = residence.open_application_id
-                await self._reject(residence.rejection or RESIDENCE_MISMATCH)
+            if not await self._residence_verified(residence):
                 return None
-            self._view.household_code = residence.household_code
             self._record_checks(checks)
             if not any(c.eligible for c in checks):
                 await self._reject(NO_ELIGIBLE_MEMBER)
@@ -371,12 +368,8 @@ class HouseholdRenewal:
                 **REGISTRY,
             )
             self._stop_if_cancelled()
-            if residence.household_code is None:
-                # a person twice, an unverified head or the household's open application; else residence
-                self._view.open_application_id = residence.open_application_id
-                await self._reject(residence.rejection or RESIDENCE_MISMATCH)
+            if not await self._residence_verified(residence):
                 return None
-            self._view.household_code = residence.household_code
 
             # Step 2b — participation in the BHXH database, per member
             checks = await workflow.execute_activity_method(
@@ -441,6 +434,16 @@ class HouseholdRenewal:
                 PaymentActivities.open_payment, order, summary="step 3: open payment order", **BANK
             )
         return residence.household_code, quote, payment
+
+    async def _residence_verified(self, residence: ResidenceResult) -> bool:
+        """Step 2a's answer: the household, or the application rejected (False)."""
+        if residence.household_code is None:
+            # a person twice, an unverified head or the household's open application; else residence
+            self._view.open_application_id = residence.open_application_id
+            await self._reject(residence.rejection or RESIDENCE_MISMATCH)
+            return False
+        self._view.household_code = residence.household_code
+        return True
 
     async def _short_step(
         self, activity: Any, arg: Any, summary: str, *, regular: dict[str, Any], local: dict[str, Any]

@@ -328,22 +328,17 @@ async def test_history_holds_no_personal_data_in_clear(env: WorkflowEnvironment)
         for e in history.events
         if e.HasField("activity_task_scheduled_event_attributes")
     ]
-    markers = [  # local activities' results (steps 1–3 since issue 12)
-        p
+    # local activities' markers (steps 1–3 since issue 12): "result" is ours (encrypted), "data"
+    # the SDK's own JSON (activity type, attempt, time)
+    recorded = [
+        e.marker_recorded_event_attributes.details
         for e in history.events
         if e.HasField("marker_recorded_event_attributes")
-        for key, d in e.marker_recorded_event_attributes.details.items()
-        if key == "result"  # beside it "data": the SDK's own JSON (activity type, attempt, time)
-        for p in d.payloads
     ]
+    markers = [p for d in recorded for p in d["result"].payloads]
+    marker_data = [p for d in recorded for p in d["data"].payloads]
     payloads = list(started.input.payloads) + [p for a in scheduled for p in a.input.payloads] + markers
     assert len(payloads) > 5 and markers
-    marker_data = [
-        p
-        for e in history.events
-        if e.HasField("marker_recorded_event_attributes")
-        for p in e.marker_recorded_event_attributes.details["data"].payloads
-    ]
     for payload in payloads:
         assert payload.metadata["encoding"] == b"binary/encrypted"
     for payload in payloads + marker_data:
