@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import html
 import logging
-import secrets
 from urllib.parse import parse_qs, urlsplit
 
 import uvicorn
@@ -33,6 +32,7 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 
 from adapters.temporal_payloads import KEY_ID_METADATA, EncryptionCodec, codec
+from api.deps import operator_named
 from config import Settings, get_settings
 from logs import configure_logging
 from production import refuse_unsafe
@@ -54,16 +54,6 @@ def allowed_origins(settings: Settings) -> list[str]:
     if settings.production or not any(name in origin for name in loopback):
         return [origin]
     return [origin.replace(loopback[0], loopback[1]), origin.replace(loopback[1], loopback[0])]
-
-
-def _operator(settings: Settings, token: str | None) -> str | None:
-    if not token:
-        return None
-    found = None
-    for name, expected in settings.bhyt_operator_tokens.items():
-        if secrets.compare_digest(token.encode(), expected.get_secret_value().encode()):
-            found = name
-    return found
 
 
 def _fingerprints(payloads: Payloads) -> list[str]:
@@ -95,7 +85,7 @@ def create_codec_app(settings: Settings | None = None) -> FastAPI:
             token if not settings.production else None,
         ]
         for candidate in candidates:
-            name = _operator(settings, candidate)
+            name = operator_named(settings, candidate)
             if name is not None:
                 return name
         log.warning(
@@ -175,7 +165,7 @@ def create_codec_app(settings: Settings | None = None) -> FastAPI:
     async def login(request: Request) -> Response:
         form = parse_qs((await request.body()).decode(errors="replace"))
         token = (form.get("token") or [""])[0]
-        who = _operator(settings, token)
+        who = operator_named(settings, token)
         if who is None:
             log.warning("codec login refused")
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown operator token")
