@@ -139,6 +139,14 @@ class Settings(BaseSettings):
     worker_metrics_address: str | None = None
     """host:port where the worker serves the Temporal SDK's Prometheus metrics; unset: none."""
 
+    # Behind the reverse proxy (issue 21)
+    bhyt_trusted_proxies: str = ""
+    """Addresses or networks (comma-separated, e.g. `10.0.4.2,10.0.5.0/24`) of the reverse proxies
+    whose X-Forwarded-For the API believes; the client of a request from anywhere else is its peer.
+    Empty: nobody's header is believed."""
+    bhyt_metrics_refresh_seconds: float = 30.0
+    """How often the API recomputes the business gauges of /metrics (a scrape only reads them)."""
+
 
 def receipt_signing_files(settings: Settings) -> tuple[Path, Path]:
     """The certificate and key that sign receipts, with their local defaults under var/."""

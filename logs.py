@@ -5,13 +5,16 @@ must find its lines in the API, the worker and the codec server alike. `applicat
 `workflow_id` come from the record's extras, or, inside an activity, from the activity's
 workflow id (`renewal-<application_id>`). BHYT_LOG_FORMAT=console gives the readable form
 `make run` keeps. Loggers that echo SQL parameters at DEBUG (aiosqlite, sqlalchemy.engine) are
-held at WARNING whatever the level: their lines would carry personal data.
+held at WARNING whatever the level: their lines would carry personal data. uvicorn's access lines
+lose their query string and the path segments that are credentials (a receipt's public code, the
+dev codec's token): `GET /receipts/{code}`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import traceback
 from contextvars import ContextVar
@@ -50,6 +53,32 @@ def _ids(record: logging.LogRecord) -> dict[str, str]:
     if "application_id" not in ids and workflow_id.startswith(WORKFLOW_PREFIX):
         ids["application_id"] = workflow_id[len(WORKFLOW_PREFIX) :]
     return {k: v for k, v in ids.items() if v}
+
+
+SECRET_PATHS = (
+    (re.compile(r"^/receipts/[^/?]+"), "/receipts/{code}"),
+    (re.compile(r"^/o/[^/?]+"), "/o/{token}"),
+)
+"""Path segments that are credentials: the receipt's public code (its only key), the dev codec's token."""
+
+
+def redacted_path(path: str) -> str:
+    """The path of an access line without its query string (IPN parameters, lookups' formats) and
+    with the credential segments replaced by their names."""
+    path = path.split("?", 1)[0]
+    for pattern, name in SECRET_PATHS:
+        path = pattern.sub(name, path)
+    return path
+
+
+class AccessRedaction(logging.Filter):
+    """uvicorn's access lines (`client - "METHOD path HTTP/x" status`) with the path redacted."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            record.args = (args[0], args[1], redacted_path(args[2]), args[3], args[4])
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -102,6 +131,9 @@ def configure_logging(component: str, level: int = logging.INFO, fmt: str | None
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, AccessRedaction) for f in access.filters):
+        access.addFilter(AccessRedaction())
     for name in QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
     # what Python would print raw on stderr (with the exception's message) goes through logging too

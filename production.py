@@ -8,7 +8,9 @@ published key. So API, worker, codec server and starter call `refuse_unsafe` fir
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from config import DEV_PAYLOAD_KEY, Settings
 
@@ -36,8 +38,14 @@ def problems(settings: Settings, environ: Mapping[str, str] | None = None) -> li
     for name in DEV_VALUES:
         if getattr(settings, name) == Settings.model_fields[name].default:
             found.append(f"{name.upper()} is the development default")
-    if any(k.key.get_secret_value() == DEV_PAYLOAD_KEY for k in settings.bhyt_payload_keys):
-        found.append("BHYT_PAYLOAD_KEYS holds the development payload key")
+    found += _payload_key_problems(settings)
+    url_problem = public_url_problem(settings.bhyt_public_url)
+    if url_problem:
+        found.append(url_problem)
+    if settings.bhyt_trusted_proxies.strip() == "*":
+        found.append("BHYT_TRUSTED_PROXIES is `*`: name the reverse proxies (anyone could set their address)")
+    if settings.bhyt_receipt_template == Settings.model_fields["bhyt_receipt_template"].default:
+        found.append("BHYT_RECEIPT_TEMPLATE is the local placeholder: set the registered ký hiệu mẫu")
     default_tokens = Settings.model_fields["bhyt_operator_tokens"].default
     dev_tokens = {t.get_secret_value() for t in default_tokens.values()}
     if not settings.bhyt_operator_tokens:
@@ -58,6 +66,46 @@ def problems(settings: Settings, environ: Mapping[str, str] | None = None) -> li
             " or TEMPORAL_PLAINTEXT_PRIVATE_NETWORK=true if its frontend is on a private network only"
         )
     return found
+
+
+def _payload_key_problems(settings: Settings) -> list[str]:
+    """Keys compared as the bytes they decode to: the dev key with `=` padding, or in standard
+    base64, is the same key under another spelling."""
+    from adapters.temporal_payloads import parse_key
+
+    dev_key = parse_key(DEV_PAYLOAD_KEY)
+    found = []
+    for ring_key in settings.bhyt_payload_keys:
+        try:
+            key = parse_key(ring_key.key.get_secret_value())
+        except ValueError:
+            found.append(f"BHYT_PAYLOAD_KEYS: key {ring_key.id!r} is not base64")
+            continue
+        if key == dev_key:
+            found.append("BHYT_PAYLOAD_KEYS holds the development payload key")
+    return found
+
+
+def public_url_problem(url: str) -> str | None:
+    """The bank posts its IPN to this address and every receipt's link and QR code print it: an
+    internal name (`http://api:8000`) means no IPN ever arrives and every receipt links nowhere."""
+    why = "BHYT_PUBLIC_URL must be the https:// address the bank and citizens reach (IPN, receipt links)"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        return why
+    host = (parts.hostname or "").rstrip(".")
+    if parts.scheme != "https" or not host:
+        return why
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    if "." not in host:
+        return f"{why}; a single-label host name is internal"
+    return None
 
 
 def refuse_unsafe(settings: Settings, component: str) -> None:

@@ -95,6 +95,8 @@ def render_receipt_pdf(doc: ReceiptDocument) -> bytes:
         ("Mã thanh toán", doc.txn_ref),
         ("Mã giao dịch ngân hàng", doc.bank_tran_no),
     ):
+        if not value:  # the public copy carries no payment code
+            continue
         pdf.set_font(FONT, "", 10)
         pdf.cell(50, 6, f"{label}:")
         pdf.set_font(FONT, "B", 10)

@@ -40,10 +40,19 @@ class UnknownKeyError(ValueError):
     """A payload sealed with a key id this process does not hold (names the id, never the key)."""
 
 
-class EncryptionCodec(PayloadCodec):
-    """AES-GCM with a key ring: `keys` maps key id → key; `current` names the one that encrypts."""
+class PlaintextPayloadError(ValueError):
+    """In production, a payload that carries no encryption: not written by a holder of the key ring.
 
-    def __init__(self, keys: Mapping[str, bytes], current: str) -> None:
+    Anyone who reaches Temporal's frontend can signal a run; an unencrypted `payment_received` or
+    `resolve_review` would otherwise be decoded and believed. Refused, the workflow task fails
+    (and is retried) instead of acting on it."""
+
+
+class EncryptionCodec(PayloadCodec):
+    """AES-GCM with a key ring: `keys` maps key id → key; `current` names the one that encrypts.
+    `require_encryption` (production) refuses payloads that carry no encryption."""
+
+    def __init__(self, keys: Mapping[str, bytes], current: str, *, require_encryption: bool = False) -> None:
         if not keys:
             raise ValueError("the payload key ring is empty (BHYT_PAYLOAD_KEYS)")
         if current not in keys:
@@ -58,6 +67,7 @@ class EncryptionCodec(PayloadCodec):
                 )
             self._ring[key_id.encode()] = AESGCM(key)
         self._current = current.encode()
+        self._require_encryption = require_encryption
 
     @classmethod
     def single(cls, key: bytes, key_id: str) -> EncryptionCodec:
@@ -89,6 +99,10 @@ class EncryptionCodec(PayloadCodec):
         decoded = []
         for payload in payloads:
             if payload.metadata.get("encoding") != ENCODING:
+                if self._require_encryption:
+                    raise PlaintextPayloadError(
+                        "payload without encryption refused (BHYT_ENV=production): not written with the key ring"
+                    )
                 decoded.append(payload)  # written before encryption was on, or not ours
                 continue
             key_id = payload.metadata.get(KEY_ID_METADATA, b"")
@@ -115,7 +129,7 @@ def parse_key(value: str) -> bytes:
 def codec(settings: Settings) -> EncryptionCodec:
     """The key ring of the configuration (BHYT_PAYLOAD_KEYS, current BHYT_PAYLOAD_KEY_ID)."""
     keys = {k.id: parse_key(k.key.get_secret_value()) for k in settings.bhyt_payload_keys}
-    return EncryptionCodec(keys, settings.bhyt_payload_key_id)
+    return EncryptionCodec(keys, settings.bhyt_payload_key_id, require_encryption=settings.production)
 
 
 def data_converter(settings: Settings) -> DataConverter:

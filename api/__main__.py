@@ -17,6 +17,7 @@ def main() -> None:
         host=settings.bhyt_api_host,
         port=settings.bhyt_api_port,
         log_level="info",
+        proxy_headers=False,  # the app's own ProxyHeadersMiddleware, trusting BHYT_TRUSTED_PROXIES only
         log_config=None,  # logs.configure_logging's handlers: JSON lines, or the console form
     )
 

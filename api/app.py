@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from temporalio.client import Client
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from adapters.db import Database
 from adapters.temporal_client import connect
@@ -49,6 +50,7 @@ def create_app(
         try:
             yield
         finally:
+            await metrics_api.stop(app)
             if db is None:
                 await database.dispose()
 
@@ -62,6 +64,8 @@ def create_app(
     metrics_api.install(app)
     app.add_middleware(SafeErrorsMiddleware)
     app.add_middleware(LogContextMiddleware)
+    # outermost: the client every other part sees (rate limit, logs) is the one the trusted proxy names
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.bhyt_trusted_proxies)
     app.include_router(renewals.router)
     app.include_router(ipn.router)
     app.include_router(public_receipts.router)

@@ -4,7 +4,9 @@ receipt and in its QR code) sees the receipt and can download the signed PDF; no
 What protects it: codes are 160 random bits, so they cannot be guessed or enumerated; the card
 numbers are masked (the BHXH number in them is a person's lifelong number); an unknown or
 malformed code gets the same plain 404 page; each client address is rate-limited in-process
-(BHYT_RECEIPT_LOOKUPS_PER_MINUTE, see api/rate_limit.py); pages are neither cached nor indexed.
+(BHYT_RECEIPT_LOOKUPS_PER_MINUTE, see api/rate_limit.py) — the real client's, which the reverse
+proxy names in X-Forwarded-For (believed from BHYT_TRUSTED_PROXIES only, api/app.py); pages are
+neither cached nor indexed, and the access log shows `/receipts/{code}`, never the code (logs.py).
 """
 
 from __future__ import annotations

@@ -89,11 +89,12 @@ class ReceiptDocument(BaseModel):
         return "-".join(self.lookup_code[i : i + 4] for i in range(0, len(self.lookup_code), 4))
 
     def for_public(self) -> ReceiptDocument:
-        """What the public lookup shows: the same receipt with the card numbers masked."""
+        """What the public lookup shows: the same receipt with the card numbers masked, and without
+        the payment code (`BHYT` + the application id, which the public page keeps to itself)."""
         lines = [
             line.model_copy(update={"card_number": mask_card_number(line.card_number)}) for line in self.lines
         ]
-        return self.model_copy(update={"lines": lines, "masked": True})
+        return self.model_copy(update={"lines": lines, "masked": True, "txn_ref": ""})
 
 
 def mask_card_number(card_number: str) -> str:

@@ -46,7 +46,7 @@ def banner(stack: Stack) -> str:
         ("API bearer token", f"{env['BHYT_API_TOKEN']}   (BHYT_API_TOKEN)"),
         ("Temporal UI", f"{urls.temporal_ui}   (payloads decoded by the codec server)"),
         ("Codec server", f"{urls.codec}   operator login at {urls.codec}/login"),
-        ("Metrics", f"{urls.api}/metrics (API, business)   {urls.worker_metrics} (worker, SDK)"),
+        ("Metrics", f"{urls.api}/metrics (API, business; operator token)   {urls.worker_metrics} (worker, SDK)"),
         ("Temporal gRPC", f"{urls.temporal}   namespace {env['TEMPORAL_NAMESPACE']}, "
                           f"task queue {env['TEMPORAL_TASK_QUEUE']}"),
         ("Registry simulator", urls.registry),

@@ -52,6 +52,9 @@ REQUIRED_EXAMPLE = {
     "REGISTRY_URL": "https://registry.example.vn",
     "BANK_URL": "https://bank.example.vn",
     "BHYT_RECEIPT_ISSUER_TAX_CODE": "0101234567",
+    "BHYT_PUBLIC_URL": "https://bhyt.example.vn",
+    "BHYT_RECEIPT_TEMPLATE": "01BLP0-002",
+    "BHYT_TRUSTED_PROXIES": "10.0.4.2",
 }
 """What an operator's `.env` gives the variables Compose requires (`${VAR:?}`), for parsing tests."""
 
@@ -364,3 +367,11 @@ def test_dockerfile() -> None:
         "scripts/migrate.py",
     ):
         assert not _dockerignored(rel), f"{rel} is excluded from the image"
+
+
+def test_the_public_address_and_the_template_are_the_operators_to_give() -> None:
+    """Issue 21: `http://api:8000` as the default sent the bank's IPN and every receipt link to an
+    internal name; the placeholder template passed for a registered one."""
+    required = {m.group(1): m for m in INTERPOLATION.finditer(COMPOSE.read_text())}
+    for name in ("BHYT_PUBLIC_URL", "BHYT_RECEIPT_TEMPLATE", "BHYT_TRUSTED_PROXIES"):
+        assert required[name].group(4) == ":?", f"{name} must be required (`${{{name}:?…}}`)"

@@ -325,7 +325,9 @@ async def test_metrics_and_the_dashboard_name_only_metrics_that_exist(
     """After the review test: by then a regular activity ran (before the payment every step is a
     local activity since issue 12, and the SDK exports an activity metric once one ran)."""
     await api.get("/api/v1/payments/ipn", params={"vnp_TxnRef": "x", "vnp_SecureHash": "00"})  # a 97
-    api_metrics = (await api.get("/metrics")).text
+    operator_token = next(iter(stack.settings.bhyt_operator_tokens.values())).get_secret_value()
+    assert (await api.get("/metrics")).status_code == 403  # the portal's token is not an operator's
+    api_metrics = (await api.get("/metrics", headers={"Authorization": f"Bearer {operator_token}"})).text
     async with httpx.AsyncClient(timeout=10) as client:
         worker_metrics = (await client.get(stack.urls.worker_metrics)).text
 

@@ -136,3 +136,52 @@ async def test_production_without_its_certificate_answers_503_not_a_dev_signatur
     assert pdf.status_code == 503
     assert page.status_code == 200  # the page itself needs no signature
     assert not (tmp_path / "signing" / "cert.pem").exists()
+
+
+async def test_behind_the_proxy_each_real_client_has_its_own_limit(tmp_path):
+    """Issue 21: every lookup reached the API from the proxy's address, so the whole public shared
+    one bucket. X-Forwarded-For is believed from BHYT_TRUSTED_PROXIES only: from anyone else it
+    cannot buy a fresh bucket."""
+    proxy = "10.0.4.2"
+    settings = receipt_settings(
+        tmp_path, bhyt_receipt_lookups_per_minute=3, bhyt_trusted_proxies=f"{proxy},10.9.0.0/16"
+    )
+    db, code = await issued_receipt_db(settings)
+    app = create_app(settings, temporal=object(), db=db)  # type: ignore[arg-type]
+
+    async def lookups(peer: str, forwarded_for: str | None, count: int) -> list[int]:
+        headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+        transport = httpx.ASGITransport(app=app, client=(peer, 5000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://receipts.test") as client:
+            return [
+                (await client.get(f"/receipts/{code}", headers=headers)).status_code for _ in range(count)
+            ]
+
+    try:
+        async with app.router.lifespan_context(app):
+            flood = await lookups(proxy, "203.0.113.7", 5)
+            other = await lookups(proxy, "198.51.100.9", 2)
+            spoofed_chain = await lookups(proxy, "198.51.100.9, 203.0.113.7", 1)  # the proxy appends the peer
+            direct = await lookups("192.0.2.50", "198.51.100.1", 3) + await lookups(
+                "192.0.2.50", "198.51.100.2", 1
+            )
+    finally:
+        await db.dispose()
+    assert flood == [200, 200, 200, 429, 429]
+    assert other == [200, 200], "another citizen behind the same proxy is not locked out"
+    assert spoofed_chain == [429], "the address the proxy saw counts, not one the client wrote"
+    assert direct == [200, 200, 200, 429], "an untrusted peer's X-Forwarded-For is ignored"
+
+
+async def test_the_public_page_and_pdf_do_not_show_the_payment_code(receipt_api):
+    """Issue 21: the public page printed `txn_ref` (`BHYT` + the application id); the portal's keeps it."""
+    txn_ref = f"T{receipt_api.application_id}"
+    page = await receipt_api.client.get(f"/receipts/{receipt_api.code}")
+    pdf = await receipt_api.client.get(f"/receipts/{receipt_api.code}", params={"format": "pdf"})
+    assert page.status_code == 200 and pdf.status_code == 200
+    assert f">{txn_ref}<" not in page.text and "Mã thanh toán" not in page.text
+    assert "Mã thanh toán" not in _pdf_text(pdf.content)
+    portal = await receipt_api.client.get(
+        f"/api/v1/renewals/{receipt_api.application_id}/receipt", params={"format": "pdf"}, headers=PORTAL
+    )
+    assert portal.status_code == 200 and f"Mã thanh toán: {txn_ref}" in _pdf_text(portal.content)

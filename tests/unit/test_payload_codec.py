@@ -8,7 +8,13 @@ import json
 import pytest
 from temporalio.api.common.v1 import Payload
 
-from adapters.temporal_payloads import EncryptionCodec, UnknownKeyError, codec, parse_key
+from adapters.temporal_payloads import (
+    EncryptionCodec,
+    PlaintextPayloadError,
+    UnknownKeyError,
+    codec,
+    parse_key,
+)
 from config import Settings
 
 KEY = base64.urlsafe_b64encode(bytes(range(32))).decode().rstrip("=")
@@ -80,3 +86,19 @@ def test_current_key_must_be_in_the_ring() -> None:
 def test_key_must_have_an_aes_length() -> None:
     with pytest.raises(ValueError, match="16, 24 or 32 bytes"):
         EncryptionCodec.single(b"short", "k")
+
+
+async def test_production_refuses_a_payload_that_carries_no_encryption() -> None:
+    """Issue 21: anyone reaching Temporal could signal a plaintext `payment_received`; in production
+    the worker's (and every client's) codec refuses it, and it still opens its own payloads."""
+    ring = json.dumps([{"id": "k1", "key": KEY}])
+    forged = Payload(metadata={"encoding": b"json/plain"}, data=b'{"amount": 1}')
+    production = codec(
+        Settings(_env_file=None, bhyt_env="production", bhyt_payload_keys=ring, bhyt_payload_key_id="k1")
+    )  # type: ignore[call-arg]
+    with pytest.raises(PlaintextPayloadError, match="without encryption"):
+        await production.decode([forged])
+    [sealed] = await production.encode([forged])
+    assert await production.decode([sealed]) == [forged]
+    development = codec(Settings(_env_file=None, bhyt_payload_keys=ring, bhyt_payload_key_id="k1"))  # type: ignore[call-arg]
+    assert await development.decode([forged]) == [forged]  # histories written before encryption
