@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint demo bench bench-scale bench-parts clean
+.PHONY: install run test lint demo rehearse bench bench-scale bench-parts clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,6 +23,10 @@ demo: $(STAMP)
 # Runs every test; PostgreSQL tests skip only when no server answers and CI is unset.
 test: $(STAMP)
 	$(BIN)/python -m scripts.run_tests $(ARGS)
+
+# The production configuration as processes behind nginx over TLS, checked, then loaded (issue 21).
+rehearse: $(STAMP)
+	$(BIN)/python -m scripts.rehearse $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
