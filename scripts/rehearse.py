@@ -263,7 +263,7 @@ class Rehearsal:
         binary = nginx_binary(install=not self.args.no_install)
         self.pki = create_pki(self.work / "pki")
         self.database = await create_database(self.args.admin_url)
-        data = generate(self.args.renewals + 1, members=2, seed=21)
+        data = generate(self.args.renewals + 2, members=2, seed=21)  # + the first + the forged signal's
         data_file = self.work / "households.json"
         data_file.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
         self.declarations = declarations(data)
@@ -379,6 +379,7 @@ class Rehearsal:
         await asyncio.to_thread(self.configuration_checks)
         receipt = await self.functional_checks()
         await self.exposure_checks()
+        await self.forged_signal_check()
         if receipt is not None:
             await self.rate_limit_checks(receipt["public_code"])
         codes = await self.load_renewals()
@@ -557,6 +558,70 @@ class Rehearsal:
                 dev_path.status_code == 401,
                 f"answered {dev_path.status_code}",
             )
+
+    async def forged_signal_check(self) -> None:
+        """Finding 7: whoever reaches Temporal's frontend signals a run without the key ring. The
+        worker's codec refuses the plaintext payload: the workflow task fails (and is retried),
+        the run never sees a payment, and its status stays `awaiting_payment`."""
+        from datetime import UTC, datetime
+
+        from temporalio.api.enums.v1 import EventType
+        from temporalio.client import Client
+        from temporalio.contrib.pydantic import pydantic_data_converter
+
+        from adapters.temporal_client import connect
+        from workflows.contract import SA_RENEWAL_STATUS, SIGNAL_PAYMENT_RECEIVED, workflow_id
+
+        r, s = self.report, self.s
+        household = self.args.renewals + 1
+        async with self.portal() as portal:
+            declared = await portal.post(
+                "/api/v1/renewals",
+                json=self.declarations[household],
+                headers={"Idempotency-Key": str(uuid.uuid4())},
+            )
+            view = await self.poll(
+                portal, Traffic(), declared.json()["application_id"], declared.json(), {"verifying"}
+            )
+            application_id, payment = view["application_id"], view.get("payment") or {}
+            outsider = await Client.connect(
+                s.env["TEMPORAL_ADDRESS"],
+                namespace=s.env["TEMPORAL_NAMESPACE"],
+                data_converter=pydantic_data_converter,
+            )
+            forged = {
+                "txn_ref": payment.get("txn_ref", ""), "amount": payment.get("amount", 0), "bank_code": "NCB",
+                "bank_tran_no": "FORGED1", "transaction_no": "99999999", "pay_date": datetime.now(UTC).isoformat(),
+                "response_code": "00", "transaction_status": "00",
+            }  # fmt: skip
+            await outsider.get_workflow_handle(workflow_id(application_id)).signal(
+                SIGNAL_PAYMENT_RECEIVED, forged
+            )
+            ours = await connect(s.settings)
+            handle = ours.get_workflow_handle(workflow_id(application_id))
+            refused = ""
+            deadline = time.monotonic() + 30
+            while not refused and time.monotonic() < deadline:
+                await asyncio.sleep(0.5)
+                async for event in handle.fetch_history_events():
+                    if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+                        error = await ours.data_converter.decode_failure(
+                            event.workflow_task_failed_event_attributes.failure
+                        )
+                        text = f"{getattr(error, 'type', '')} {error}"
+                        refused = "PlaintextPayloadError" if "PlaintextPayloadError" in text else text[:100]
+            # the status as operators see it (search attribute): the run cannot answer a query while
+            # its workflow task fails, so the portal's GET would wait for the query's timeout
+            described = await handle.describe()
+            status_after = described.typed_search_attributes.get(SA_RENEWAL_STATUS)
+            await handle.terminate("rehearsal: the run that received a forged signal")
+        r.check(
+            "a plaintext payment_received sent to Temporal is refused by the worker (run still awaits payment)",
+            view.get("status") == "awaiting_payment"
+            and refused == "PlaintextPayloadError"
+            and status_after == "awaiting_payment",
+            f"workflow task {refused or 'not failed'}; status {status_after}",
+        )
 
     async def rate_limit_checks(self, code: str) -> None:
         r = self.report
