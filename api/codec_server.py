@@ -198,6 +198,7 @@ def main() -> None:
         host=settings.bhyt_codec_host,
         port=settings.bhyt_codec_port,
         log_level="info",
+        proxy_headers=False,  # no proxy in front: the peer is the caller (as the audit lines say)
         log_config=None,
     )
 

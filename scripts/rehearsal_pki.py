@@ -20,6 +20,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
 
 @dataclass(frozen=True)
 class Pki:
@@ -40,7 +42,7 @@ def _name(common_name: str) -> x509.Name:
     )
 
 
-def _write_key(path: Path, key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> None:
+def _write_key(path: Path, key: PrivateKey) -> None:
     data = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -83,7 +85,9 @@ def create_pki(folder: Path, host: str = "127.0.0.1") -> Pki:
         .sign(ca_key, hashes.SHA256())
     )
 
-    def issue(common_name: str, key, extensions: list[tuple[x509.ExtensionType, bool]]) -> x509.Certificate:  # type: ignore[no-untyped-def]
+    def issue(
+        common_name: str, key: PrivateKey, extensions: list[tuple[x509.ExtensionType, bool]]
+    ) -> x509.Certificate:
         builder = (
             x509.CertificateBuilder()
             .subject_name(_name(common_name))

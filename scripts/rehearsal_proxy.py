@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from scripts.rehearsal_pki import Pki
@@ -25,7 +26,7 @@ class NginxMissing(RuntimeError):
     pass
 
 
-def nginx_binary(install: bool = True, progress=print) -> str:  # type: ignore[no-untyped-def]
+def nginx_binary(install: bool = True, progress: Callable[[str], None] = print) -> str:
     """The nginx binary; with `install`, Debian's package is installed first when there is none."""
     found = shutil.which("nginx") or next(
         (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
@@ -111,10 +112,10 @@ http {{
 """
 
 
-def write_nginx_conf(prefix: Path, **kwargs) -> Path:  # type: ignore[no-untyped-def]
+def write_nginx_conf(prefix: Path, *, listen_port: int, api_port: int, pki: Pki) -> Path:
     prefix.mkdir(parents=True, exist_ok=True)
     conf = prefix / "nginx.conf"
-    conf.write_text(nginx_conf(prefix, **kwargs), encoding="utf-8")
+    conf.write_text(nginx_conf(prefix, listen_port=listen_port, api_port=api_port, pki=pki), encoding="utf-8")
     return conf
 
 

@@ -48,7 +48,7 @@ import httpx  # noqa: E402
 from config import Settings  # noqa: E402
 from scripts.rehearsal_pki import Pki, create_pki  # noqa: E402
 from scripts.rehearsal_proxy import NginxMissing, nginx_binary, nginx_command, write_nginx_conf  # noqa: E402
-from scripts.stack import Stack, StackError  # noqa: E402
+from scripts.stack import Ports, Stack, StackError  # noqa: E402
 from scripts.supervisor import LOCALHOST, NotReady, Supervised, free_ports, spawn, wait_until  # noqa: E402
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -267,8 +267,9 @@ class Rehearsal:
         data_file = self.work / "households.json"
         data_file.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
         self.declarations = declarations(data)
-        stack = ProductionStack.on_free_ports(
+        stack = ProductionStack(
             self.work / "var",
+            Ports.free(),
             database_url=database_url(self.args.admin_url, self.database),
             settings=Settings(_env_file=None),  # type: ignore[call-arg]
             seed=data_file,
