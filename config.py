@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, SecretStr, field_serializer, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_serializer, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent
@@ -138,6 +138,12 @@ class Settings(BaseSettings):
     worker_activity_task_pollers: int = 5
     worker_metrics_address: str | None = None
     """host:port where the worker serves the Temporal SDK's Prometheus metrics; unset: none."""
+
+    # Reminders before household cards lapse (issue 22): the daily schedule `household-reminders`
+    bhyt_reminder_days: int = Field(default=30, ge=1, le=366)
+    """A household is reminded when its first household card ends within this many days."""
+    bhyt_reminder_hour: int = Field(default=8, ge=0, le=23)
+    """Hour of the day (Vietnam time) of the daily run; read when the worker creates the schedule."""
 
 
 def receipt_signing_files(settings: Settings) -> tuple[Path, Path]:
