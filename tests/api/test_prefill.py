@@ -15,7 +15,7 @@ TODAY = date(2026, 12, 5)
 
 async def test_the_members_as_last_declared_with_their_current_cards(api):
     code = f"HH-{random.randrange(10**8)}"
-    first = random.randrange(10**6, 9 * 10**6)
+    first = random.randrange(10_000, 99_000)
     data = household(code, first, [TODAY + timedelta(days=20), TODAY + timedelta(days=200)])
     await load(api.db, data)
     await declared(
