@@ -15,7 +15,7 @@ from temporalio.client import Client
 
 from adapters.db import Database
 from adapters.temporal_client import connect
-from api import ipn, prefill, public_receipts, renewals
+from api import ipn, prefill, public_receipts, renewals, stats
 from api.answers import HealthAnswer
 from api.deps import Services
 from api.log_context import LogContextMiddleware
@@ -64,6 +64,7 @@ def create_app(
     app.add_middleware(LogContextMiddleware)
     app.include_router(renewals.router)
     app.include_router(prefill.router)
+    app.include_router(stats.router)
     app.include_router(ipn.router)
     app.include_router(public_receipts.router)
 
