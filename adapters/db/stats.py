@@ -109,17 +109,12 @@ class StatsQuery:
 
     async def medians(self) -> list[tuple[str, float | None]]:
         """Median seconds from declaration to the first paid transaction, per period."""
-        first_paid = (
-            select(BankPaymentRow.txn_ref, func.min(BankPaymentRow.pay_date).label("paid_at"))
-            .where(BankPaymentRow.is_paid.is_(True))
-            .group_by(BankPaymentRow.txn_ref)
-            .subquery()
-        )
-        seconds = seconds_between(self.dialect, first_paid.c.paid_at, ApplicationRow.created_at)
+        seconds = seconds_between(self.dialect, func.min(BankPaymentRow.pay_date), ApplicationRow.created_at)
         paid = (
             select(self.period, seconds.label("seconds"))
-            .join(first_paid, first_paid.c.txn_ref == ApplicationRow.txn_ref)
-            .where(self.in_range)
+            .join(BankPaymentRow, BankPaymentRow.txn_ref == ApplicationRow.txn_ref)
+            .where(self.in_range, BankPaymentRow.is_paid.is_(True))
+            .group_by(ApplicationRow.application_id, ApplicationRow.created_at)
         )
         if self.dialect == "postgresql":
             paid_sq = paid.subquery()
