@@ -3,7 +3,9 @@
 A household's cards are the household-form (`GD`) cards of its members as the household-form
 register knows them (`household_contributions`: reference extracts and every online renewal);
 a household is reminded only if it has declared online at least once (its most recent
-application names the declarant) and has no application in progress.
+application names the declarant; an application names its household once quoted) and has no
+application in progress (an open application of the household, or its claim held by one still
+verifying).
 """
 
 from __future__ import annotations
@@ -13,7 +15,13 @@ from datetime import date
 from sqlalchemy import and_, exists, func, select
 
 from adapters.db.applications import application_from_row
-from adapters.db.orm import ApplicationRow, HouseholdContributionRow, ParticipantRow, ReminderRow
+from adapters.db.orm import (
+    ApplicationRow,
+    HouseholdClaimRow,
+    HouseholdContributionRow,
+    ParticipantRow,
+    ReminderRow,
+)
 from adapters.db.participants import FINAL_STATUSES
 from adapters.db.records import ApplicationRecord
 from adapters.db.sql import Store, utcnow
@@ -30,9 +38,18 @@ class ReminderStore(Store):
             .subquery()
         )
         declared = select(ApplicationRow.household_code).where(ApplicationRow.household_code.is_not(None))
+        open_statuses = ApplicationRow.status.not_in(sorted(FINAL_STATUSES))
         in_progress = exists().where(
-            ApplicationRow.household_code == members.c.household_code,
-            ApplicationRow.status.not_in(sorted(FINAL_STATUSES)),
+            ApplicationRow.household_code == members.c.household_code, open_statuses
+        ) | exists(
+            # an application still verifying holds the household's claim before its row names
+            # the household (step 3 writes it): the claim counts unless its application ended
+            select(HouseholdClaimRow.household_code)
+            .outerjoin(ApplicationRow, ApplicationRow.application_id == HouseholdClaimRow.application_id)
+            .where(
+                HouseholdClaimRow.household_code == members.c.household_code,
+                ApplicationRow.status.is_(None) | open_statuses,
+            )
         )
         expiry = (
             select(members.c.household_code, func.min(ParticipantRow.valid_to).label("expires_on"))

@@ -29,6 +29,18 @@ async def test_only_households_due_with_a_declarant_and_nothing_in_progress(db):
     busy = household("H-BUSY", 10, [IN_20])
     await load(db, busy)
     await declared(db, "app-busy", "H-BUSY", "awaiting_payment", created_at=at(TODAY), data=busy)
+    verifying = household("H-VERIFYING", 60, [IN_20])
+    await load(db, verifying)
+    await declared(
+        db, "app-v0", "H-VERIFYING", "cancelled", created_at=at(TODAY - timedelta(days=9)), data=verifying
+    )
+    # a new declaration, still in step 2: its row does not name the household yet, its claim does
+    await declared(db, "app-v1", None, "verifying", created_at=at(TODAY), data=verifying)
+    async with db.unit_of_work() as uow:
+        assert await uow.repo.claim_household("H-VERIFYING", "app-v1") is None
+        # a claim left by an application that ended (its release was lost) holds nothing
+        assert await uow.repo.claim_household("H-DUE", "app-old") is None
+        await uow.commit()
     later = household("H-LATER", 20, [TODAY + timedelta(days=31)])
     await load(db, later)
     await declared(db, "app-later", "H-LATER", "completed", created_at=at(TODAY), data=later)
