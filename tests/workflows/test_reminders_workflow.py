@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import Replayer, Worker
 
 from activities.reminders import ReminderActivities
 from adapters.db import Database, migrate_async
@@ -20,7 +20,7 @@ from adapters.db.orm import NotificationRow, ReminderRow
 from domain.application import vietnam_date
 from domain.reminders import ReminderRun, ReminderSummary
 from tests.support.households import at, declared, household, load
-from tests.temporal_support import time_skipping_env
+from tests.temporal_support import CONVERTER, time_skipping_env
 from workflows.reminder_schedule import SCHEDULE_ID, reminder_schedule
 from workflows.reminders import REMINDER_WORKFLOW_TYPE, HouseholdReminders
 
@@ -65,8 +65,9 @@ async def test_a_household_whose_cards_end_in_20_days_is_reminded_once(env, db):
         workflows=[HouseholdReminders],
         activities=[reminders.find_due_reminders, reminders.send_reminders],
     ):
+        first_id = f"rem-{uuid.uuid4()}"
         first = await env.client.execute_workflow(
-            REMINDER_WORKFLOW_TYPE, ReminderRun(), id=f"rem-{uuid.uuid4()}", task_queue=queue,
+            REMINDER_WORKFLOW_TYPE, ReminderRun(), id=first_id, task_queue=queue,
             result_type=ReminderSummary,
         )  # fmt: skip
         assert (first.today, first.due, first.sent) == (today, 1, 1)
@@ -92,7 +93,10 @@ async def test_a_household_whose_cards_end_in_20_days_is_reminded_once(env, db):
             task_queue=queue, result_type=ReminderSummary,
         )  # fmt: skip
         assert (wider.due, wider.sent) == (1, 1)
+        history = await env.client.get_workflow_handle(first_id).fetch_history()
     assert await counts(db) == (2, 2)
+    # deterministic: the run's history replays on the workflow code without a worker or database
+    await Replayer(workflows=[HouseholdReminders], data_converter=CONVERTER).replay_workflow(history)
 
 
 def test_the_schedule_runs_daily_at_the_configured_vietnam_hour():
