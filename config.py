@@ -144,6 +144,9 @@ class Settings(BaseSettings):
     """A household is reminded when its first household card ends within this many days."""
     bhyt_reminder_hour: int = Field(default=8, ge=0, le=23)
     """Hour of the day (Vietnam time) of the daily run; read when the worker creates the schedule."""
+    bhyt_reminder_link: str | None = None
+    """The portal's renewal form, linked from each reminder: `{application_id}` is replaced by the
+    household's most recent application. Unset: the API's `GET /api/v1/renewals/{id}/prefill`."""
 
 
 def receipt_signing_files(settings: Settings) -> tuple[Path, Path]:

@@ -83,7 +83,10 @@ def build_activities(
 def reminder_activities(settings: Settings, db: Database) -> Sequence[Any]:
     """The daily reminder run's two activities (workflows/reminders.py)."""
     reminders = ReminderActivities(
-        db, within_days=settings.bhyt_reminder_days, public_url=settings.bhyt_public_url
+        db,
+        within_days=settings.bhyt_reminder_days,
+        public_url=settings.bhyt_public_url,
+        link_template=settings.bhyt_reminder_link,
     )
     return [reminders.find_due_reminders, reminders.send_reminders]
 

@@ -43,18 +43,29 @@ def prefill_link(public_url: str, application_id: str) -> str:
     return f"{public_url.rstrip('/')}/api/v1/renewals/{application_id}/prefill"
 
 
+def reminder_link(template: str | None, public_url: str, application_id: str) -> str:
+    """What the household opens: the portal's renewal form (BHYT_REMINDER_LINK, `{application_id}`
+    replaced) when configured, else the API's pre-filled declaration."""
+    if template:
+        return template.replace("{application_id}", application_id)
+    return prefill_link(public_url, application_id)
+
+
 class ReminderActivities:
-    def __init__(self, db: Database, *, within_days: int, public_url: str) -> None:
+    def __init__(
+        self, db: Database, *, within_days: int, public_url: str, link_template: str | None = None
+    ) -> None:
         self._db = db
         self._within_days = within_days
         self._public_url = public_url
+        self._link_template = link_template
 
     @activity.defn(name="find_due_reminders")
     async def find_due_reminders(self, request: DueQuery) -> list[DueReminder]:
         """Read-only: households due today and not yet reminded for that expiry."""
         first, last = window(request.today, request.within_days or self._within_days)
         async with self._db.unit_of_work(read_only=True) as uow:
-            return await uow.repo.households_to_remind(first, last)
+            return await uow.repo.households_to_remind(first, last, limit=request.limit)
 
     @activity.defn(name="send_reminders")
     async def send_reminders(self, request: ReminderBatch) -> int:
@@ -70,7 +81,8 @@ class ReminderActivities:
                     due.household_code, due.expires_on, declarant.application_id
                 ):
                     continue
-                link = prefill_link(self._public_url, declarant.application_id)
+                prefill = prefill_link(self._public_url, declarant.application_id)
+                link = reminder_link(self._link_template, self._public_url, declarant.application_id)
                 await write_notice(
                     uow.repo,
                     Notice(
@@ -78,7 +90,7 @@ class ReminderActivities:
                         kind=kind_for(due.expires_on),
                         recipient=declarant.recipient,
                         message=reminder_message(due.expires_on, request.today, link),
-                        payload={"expires_on": due.expires_on.isoformat(), "prefill_url": link},
+                        payload={"expires_on": due.expires_on.isoformat(), "prefill_url": prefill},
                     ),
                 )
                 sent += 1

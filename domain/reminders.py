@@ -20,6 +20,10 @@ BATCH = 100
 """Households per `send_reminders` activity: a day's reminders in a few activities, each one
 short transaction."""
 
+PAGE = 2_000
+"""Households per `find_due_reminders` answer: a page stays far below Temporal's 2 MB payload
+limit however many households are due on the first run; the run asks again until a short page."""
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -30,11 +34,13 @@ class ReminderRun(_Frozen):
     decides the window, so changing it needs no change to the schedule."""
 
     within_days: int | None = Field(default=None, ge=1, le=366)
+    page: int = Field(default=PAGE, ge=1, le=10_000)
 
 
 class DueQuery(_Frozen):
     today: date
     within_days: int | None = None
+    limit: int = Field(default=PAGE, ge=1)
 
 
 class DueReminder(_Frozen):

@@ -106,3 +106,27 @@ def test_the_schedule_runs_daily_at_the_configured_vietnam_hour():
     assert reminder_schedule("q", hour=3).spec.intervals[0].offset == timedelta(hours=20)
     assert schedule.action.workflow == REMINDER_WORKFLOW_TYPE and schedule.action.id == SCHEDULE_ID
     assert schedule.action.task_queue == "bhyt-renewal"
+
+
+async def test_many_households_due_are_reminded_page_after_page(env, db):
+    """A page of households due, then the next: the first run after a deployment finds every
+    household of the window at once, far more than one activity's answer should carry."""
+    today = vietnam_date(await env.get_current_time())
+    for n in range(7):
+        data = household(f"HH-{n}", 100 + n, [today + timedelta(days=10 + n)])
+        await load(db, data)
+        await declared(db, str(uuid.uuid4()), f"HH-{n}", "completed", created_at=at(today), data=data)
+    reminders = ReminderActivities(db, within_days=30, public_url="http://127.0.0.1:8000")
+    queue = f"tq-{uuid.uuid4()}"
+    async with Worker(
+        env.client,
+        task_queue=queue,
+        workflows=[HouseholdReminders],
+        activities=[reminders.find_due_reminders, reminders.send_reminders],
+    ):
+        summary = await env.client.execute_workflow(
+            REMINDER_WORKFLOW_TYPE, ReminderRun(page=3), id=f"rem-{uuid.uuid4()}", task_queue=queue,
+            result_type=ReminderSummary,
+        )  # fmt: skip
+    assert (summary.due, summary.sent) == (7, 7)
+    assert await counts(db) == (7, 7)

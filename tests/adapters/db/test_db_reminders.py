@@ -112,3 +112,23 @@ async def test_the_window_is_configurable(db):
     assert await activities(db).find_due_reminders(DueQuery(today=TODAY)) == []
     assert await activities(db).find_due_reminders(DueQuery(today=TODAY, within_days=45)) != []
     assert window(TODAY, 30) == (TODAY, TODAY + timedelta(days=30))
+
+
+async def test_the_portal_form_is_linked_when_configured(db):
+    data = household("H-4", 1, [IN_20])
+    await load(db, data)
+    await declared(db, "app-4", "H-4", "completed", created_at=at(TODAY), data=data)
+    portal = ReminderActivities(
+        db, within_days=30, public_url="http://api.internal:8000",
+        link_template="https://dichvucong.example/gia-han-bhyt?ho-so={application_id}",
+    )  # fmt: skip
+    found = await portal.find_due_reminders(DueQuery(today=TODAY, limit=1))
+    assert await portal.send_reminders(ReminderBatch(today=TODAY, reminders=found)) == 1
+    async with db.unit_of_work(read_only=True) as uow:
+        [notice] = await uow.repo.notices_of("app-4")
+        payload = await uow.session.scalar(select(NotificationRow.payload))
+    assert notice.message.endswith(": https://dichvucong.example/gia-han-bhyt?ho-so=app-4")
+    assert payload == {
+        "expires_on": IN_20.isoformat(),
+        "prefill_url": "http://api.internal:8000/api/v1/renewals/app-4/prefill",
+    }
