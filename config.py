@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, SecretStr, field_serializer, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_serializer, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent
@@ -146,6 +146,14 @@ class Settings(BaseSettings):
     Empty: nobody's header is believed."""
     bhyt_metrics_refresh_seconds: float = 30.0
     """How often the API recomputes the business gauges of /metrics (a scrape only reads them)."""
+    # Reminders before household cards lapse (issue 22): the daily schedule `household-reminders`
+    bhyt_reminder_days: int = Field(default=30, ge=1, le=366)
+    """A household is reminded when its first household card ends within this many days."""
+    bhyt_reminder_hour: int = Field(default=8, ge=0, le=23)
+    """Hour of the day (Vietnam time) of the daily run; read when the worker creates the schedule."""
+    bhyt_reminder_link: str | None = None
+    """The portal's renewal form, linked from each reminder: `{application_id}` is replaced by the
+    household's most recent application. Unset: the API's `GET /api/v1/renewals/{id}/prefill`."""
 
 
 def receipt_signing_files(settings: Settings) -> tuple[Path, Path]:

@@ -18,6 +18,7 @@ from temporalio.client import Client
 from adapters.db import Database
 from adapters.db.orm import ApplicationRow
 from domain.models import ApplicationStatus
+from domain.stats import Figures
 from workflows import client as renewals
 from workflows.contract import SA_PROVINCE_CODE, SA_RENEWAL_STATUS, WORKFLOW_TYPE
 
@@ -131,3 +132,55 @@ def review_table(queue: list[Waiting]) -> str:
         f"\n{len(queue)} waiting; decide: `starter.py review <application> --accept <transaction>`"
         " or `--refund-and-cancel`"
     )
+
+
+def format_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    whole = int(round(seconds))
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+
+
+def figures_table(figures: Figures) -> str:
+    """`starter.py stats --from … --to …`: one line per period, then each breakdown by period."""
+    periods = figures.periods
+    head = (
+        f"figures of {figures.start} to {figures.end} by {figures.by} "
+        "(period = declaration date, Vietnam time; outcomes count in the period declared)"
+    )
+    if not periods:
+        return head + "\nno application declared in the period"
+    main = table(
+        ["period", "applications", "completed", "online %", "cards renewed", "collected (đồng)",
+         "refunded (đồng)", "median to payment"],
+        [
+            [
+                p.period, f"{p.applications:,}", f"{p.completed:,}",
+                "-" if p.share_completed_online is None else f"{p.share_completed_online * 100:.1f}",
+                f"{p.members_renewed:,}", f"{p.collected:,}", f"{p.refunded:,}",
+                format_seconds(p.median_seconds_to_payment),
+            ]
+            for p in periods
+        ],
+    )  # fmt: skip
+    parts = [head, "", main]
+    for title, facet in (
+        ("by status", "by_status"),
+        ("by channel", "by_channel"),
+        ("by province", "by_province"),
+        ("cards renewed by office", "renewed_by_office"),
+    ):
+        keys = sorted({k for p in periods for k in getattr(p, facet)})
+        if facet == "by_status":
+            keys = [s.value for s in ApplicationStatus if s.value in keys] + [
+                k for k in keys if k not in {s.value for s in ApplicationStatus}
+            ]
+        if not keys:
+            continue
+        rows = [[p.period, *(f"{getattr(p, facet).get(k, 0):,}" for k in keys)] for p in periods]
+        parts += ["", title, table(["period", *keys], rows)]
+    return "\n".join(parts)

@@ -15,6 +15,9 @@
                                          anything needs an operator)
     python starter.py demo               a full renewal against the running stack (`make run`)
     python starter.py stats              applications by status and province (visibility store)
+    python starter.py stats --from YYYY-MM-DD [--to YYYY-MM-DD] [--by day|month] [--json]
+                                         the figures per period of declaration (BHXH database)
+    python starter.py remind             run the daily reminder schedule now (created if missing)
     python starter.py review             what waits for an operator's decision: amount, reason, age
 
 Configuration comes from the environment like every other process (config.py).
@@ -50,6 +53,7 @@ from domain.models import ApplicationStatus
 from domain.payments import ReviewDecision
 from domain.reconciliation import BankLine
 from domain.reconciliation_stream import DayTally, reconcile_streams
+from domain.stats import Figures, Granularity
 from domain.validation import DeclarationInvalid, parse_declaration
 from production import refuse_unsafe
 from workflows import client as renewals
@@ -249,6 +253,32 @@ async def _stats(settings: Settings) -> str:
     return await operator_views.stats(await connect(settings))
 
 
+async def figures(settings: Settings, start: date, end: date, by: Granularity) -> Figures:
+    """The period figures from the BHXH database (SQL aggregates, adapters/db/stats.py)."""
+    from adapters.db.stats import period_figures
+
+    db = Database(settings.database_url)
+    try:
+        async with db.unit_of_work(read_only=True) as uow:
+            return await period_figures(uow.session, start, end, by)
+    finally:
+        await db.dispose()
+
+
+async def remind(settings: Settings) -> str:
+    """The reminder schedule (created if missing) and one run of it now, beside the daily ones."""
+    from workflows.reminder_schedule import ensure_reminder_schedule, run_now
+
+    client = await connect(settings)
+    created = await ensure_reminder_schedule(
+        client, settings.temporal_task_queue, settings.bhyt_reminder_hour
+    )
+    await run_now(client)
+    return (
+        "schedule created; " if created else ""
+    ) + "reminder run started (see Schedules in the Temporal UI)"
+
+
 async def _review(settings: Settings) -> str:
     db = Database(settings.database_url)
     try:
@@ -389,7 +419,15 @@ def main(argv: list[str] | None = None) -> int:
     p = commands.add_parser("reconcile", help="the bank's statement of a day against our records")
     p.add_argument("--date", type=date.fromisoformat, help="Vietnam date (default: today in GMT+7)")
     commands.add_parser("demo", help="a full renewal against the running stack")
-    commands.add_parser("stats", help="applications by status and province")
+    p = commands.add_parser(
+        "stats",
+        help="without dates: applications by status and province; with --from: the figures per period",
+    )
+    p.add_argument("--from", dest="start", type=date.fromisoformat, help="first declaration day (YYYY-MM-DD)")
+    p.add_argument("--to", dest="end", type=date.fromisoformat, help="last declaration day (default: today)")
+    p.add_argument("--by", choices=["day", "month"], default="day")
+    p.add_argument("--json", action="store_true", help="the figures as JSON (as the operator API gives them)")
+    commands.add_parser("remind", help="run the reminder schedule now (created if missing)")
     args = parser.parse_args(argv)
     settings = get_settings()
     refuse_unsafe(settings, f"starter.py {args.command}")
@@ -429,8 +467,22 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if report.attention else 0
     elif args.command == "demo":
         return asyncio.run(demo(settings))
-    elif args.command == "stats":
+    elif args.command == "stats" and args.start is None:
+        if args.end is not None:
+            parser.error("stats: --to needs --from")
         print(asyncio.run(_stats(settings)))
+    elif args.command == "stats":
+        end = args.end or datetime.now(VIETNAM_TZ).date()
+        if end < args.start:
+            parser.error("stats: --to is before --from")
+        found = asyncio.run(figures(settings, args.start, end, args.by))
+        print(
+            found.model_dump_json(by_alias=True, indent=2)
+            if args.json
+            else operator_views.figures_table(found)
+        )
+    elif args.command == "remind":
+        print(asyncio.run(remind(settings)))
     return 0
 
 

@@ -22,6 +22,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.notify import NotificationActivities
+from activities.reminders import ReminderActivities
 from activities.safe_errors import SafeErrorsInterceptor
 from activities.step1_declaration import DeclarationActivities
 from activities.step2_verification import VerificationActivities
@@ -37,6 +38,8 @@ from config import Settings, get_settings
 from logs import configure_logging
 from metrics.worker import metrics_runtime
 from production import refuse_unsafe
+from workflows.reminder_schedule import ensure_reminder_schedule
+from workflows.reminders import HouseholdReminders
 from workflows.renewal import HouseholdRenewal
 
 log = logging.getLogger("bhyt.worker")
@@ -73,7 +76,19 @@ def build_activities(
         result.notify_participants,
         result.complete_application,
         notify.send_notice,
+        *reminder_activities(settings, db),
     ]
+
+
+def reminder_activities(settings: Settings, db: Database) -> Sequence[Any]:
+    """The daily reminder run's two activities (workflows/reminders.py)."""
+    reminders = ReminderActivities(
+        db,
+        within_days=settings.bhyt_reminder_days,
+        public_url=settings.bhyt_public_url,
+        link_template=settings.bhyt_reminder_link,
+    )
+    return [reminders.find_due_reminders, reminders.send_reminders]
 
 
 def write_workflow_bytecode() -> None:
@@ -107,6 +122,22 @@ async def redeliver_notices(notifier: Notifier, stop: asyncio.Event, every: floa
                 log.warning("pending notices sweep failed", exc_info=True)
 
 
+async def ensure_schedules(client: Client, settings: Settings) -> None:
+    """The daily reminder schedule exists once a worker started (so `make run` has it); a server
+    that refuses schedules does not stop the worker, the run is just not scheduled."""
+    from temporalio.service import RPCError
+
+    try:
+        created = await ensure_reminder_schedule(
+            client, settings.temporal_task_queue, settings.bhyt_reminder_hour
+        )
+    except RPCError as err:
+        log.warning("reminder schedule not created (%s)", err.status.name if err.status else "error")
+        return
+    if created:
+        log.info("reminder schedule created")
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event, client: Client | None = None) -> None:
     async with AsyncExitStack() as stack:
         client = client or await connect(settings, runtime=metrics_runtime(settings))
@@ -123,7 +154,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event, client: Client | N
         worker = Worker(
             client,
             task_queue=settings.temporal_task_queue,
-            workflows=[HouseholdRenewal],
+            workflows=[HouseholdRenewal, HouseholdReminders],
             activities=build_activities(settings, db, registry, bank, notifier),
             max_concurrent_activities=settings.worker_max_concurrent_activities,
             max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
@@ -133,6 +164,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event, client: Client | N
             graceful_shutdown_timeout=timedelta(seconds=10),
             interceptors=[SafeErrorsInterceptor()],
         )
+        await ensure_schedules(client, settings)
         async with worker:
             log.info("worker polling task queue %s", settings.temporal_task_queue)
             redeliver = asyncio.create_task(

@@ -16,7 +16,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from adapters.db import Database
 from adapters.temporal_client import connect
-from api import ipn, public_receipts, renewals
+from api import ipn, prefill, public_receipts, renewals, stats
 from api.answers import HealthAnswer
 from api.deps import Services
 from api.log_context import LogContextMiddleware
@@ -67,6 +67,8 @@ def create_app(
     # outermost: the client every other part sees (rate limit, logs) is the one the trusted proxy names
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.bhyt_trusted_proxies)
     app.include_router(renewals.router)
+    app.include_router(prefill.router)
+    app.include_router(stats.router)
     app.include_router(ipn.router)
     app.include_router(public_receipts.router)
 

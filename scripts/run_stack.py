@@ -49,6 +49,8 @@ def banner(stack: Stack) -> str:
         ("Metrics", f"{urls.api}/metrics (API, business; operator token)   {urls.worker_metrics} (worker, SDK)"),
         ("Temporal gRPC", f"{urls.temporal}   namespace {env['TEMPORAL_NAMESPACE']}, "
                           f"task queue {env['TEMPORAL_TASK_QUEUE']}"),
+        ("Reminder schedule", f"household-reminders, daily at {int(env['BHYT_REMINDER_HOUR']):02d}:00 "
+                              "Vietnam time   (Temporal UI → Schedules; run now: starter.py remind)"),
         ("Registry simulator", urls.registry),
         ("Bank simulator", urls.bank),
         ("BHXH database", _display_url(env["DATABASE_URL"])),

@@ -156,6 +156,13 @@ class ApplicationRow(Base):
     allocated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    channel: Mapped[str] = mapped_column(String(20), default="portal", server_default="portal")
+    """Where the declaration came from: portal, vssid, national_portal or office (issue 22)."""
+
+    __table_args__ = (
+        # the figures of a period (adapters/db/stats.py) read a range of declaration dates
+        Index("ix_applications_created_at", "created_at"),
+    )
 
 
 class CancelRequestRow(Base):
@@ -370,3 +377,19 @@ class NotificationRow(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (UniqueConstraint("application_id", "kind", "recipient"),)
+
+
+class ReminderRow(Base):
+    """A reminder sent before a household's cards lapse: the unique key makes it one per
+    household and expiry date, whatever retries or overlapping schedule runs do."""
+
+    __tablename__ = "reminders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    household_code: Mapped[str] = mapped_column(String(64))
+    expires_on: Mapped[date] = mapped_column(Date)
+    application_id: Mapped[str] = mapped_column(String(64))
+    """The household's most recent application, whose declarant was reminded."""
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("household_code", "expires_on"),)

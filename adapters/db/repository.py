@@ -22,6 +22,7 @@ from adapters.db.payments import CONFIRMED_OUTCOMES, PaymentStore
 from adapters.db.receipts import ReceiptStore
 from adapters.db.records import AllocationRequest, AllocationResult
 from adapters.db.reference import ReferenceStore
+from adapters.db.reminders import ReminderStore
 from adapters.db.sql import utcnow
 from domain.allocation import verification_code
 
@@ -35,6 +36,7 @@ class Repository(
     ReceiptStore,
     ReferenceStore,
     OutboxStore,
+    ReminderStore,
 ):
     """All stores over one session; `uow.repo` is one of these."""
 

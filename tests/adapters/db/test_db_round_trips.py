@@ -64,13 +64,17 @@ async def test_the_days_payments_stream_in_bank_transaction_order_through_the_pa
     day = datetime(2026, 3, 2, tzinfo=UTC)
     async with db.unit_of_work() as uow:
         for n, tran in enumerate(["VNP3", "VNP10", "VNP2", "VNP1"]):
-            p = payment(f"T-ST-{n}", 100_000 + n, tran).model_copy(update={"pay_date": day + timedelta(hours=n)})
+            p = payment(f"T-ST-{n}", 100_000 + n, tran).model_copy(
+                update={"pay_date": day + timedelta(hours=n)}
+            )
             await uow.repo.record_bank_callback(p.txn_ref, p, {"n": str(n)}, "confirmed")
         other_day = payment("T-ST-x", 1, "VNP0").model_copy(update={"pay_date": day - timedelta(days=1)})
         await uow.repo.record_bank_callback(other_day.txn_ref, other_day, {}, "confirmed")
         await uow.commit()
     async with db.unit_of_work(read_only=True) as uow:
-        streamed = [p async for batch in uow.repo.stream_paid_callbacks(day, day + timedelta(days=1)) for p in batch]
+        streamed = [
+            p async for batch in uow.repo.stream_paid_callbacks(day, day + timedelta(days=1)) for p in batch
+        ]
         listed = await uow.repo.paid_callbacks_between(day, day + timedelta(days=1))
     assert [p.bank_tran_no for p in streamed] == ["VNP1", "VNP10", "VNP2", "VNP3"]  # as Python sorts
     assert sorted(streamed, key=lambda p: p.bank_tran_no) == sorted(listed, key=lambda p: p.bank_tran_no)
