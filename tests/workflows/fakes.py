@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from temporalio import activity
 
@@ -49,6 +49,10 @@ from domain.models import (
     Receipt,
 )
 from domain.validation import DeclarationInvalid, validate_declaration
+
+
+ORDER_OPENED = datetime(2026, 11, 24, 3, 0, 7, tzinfo=UTC)
+"""When the fake bank order was opened (VNPay's vnp_CreateDate: the date querydr asks with)."""
 
 
 @dataclass
@@ -206,12 +210,14 @@ class FakeBackend:
             if request.unless_cancelled and request.application_id in backend.cancel_requests:
                 raise business_error(CANCEL_REQUESTED, "the declarant cancelled before the order")
             backend.orders_opened += 1
+            opened = {"opened_at": ORDER_OPENED} if "opened_at" in PaymentInstructions.model_fields else {}
             instructions = PaymentInstructions(
                 txn_ref=txn_ref_for(request.application_id),
                 amount=request.quote.total,
                 pay_url="http://bank.test/pay",
                 deadline=request.deadline,
                 merchant_code="TEST",
+                **opened,
             )
             if request.tell_declarant:
                 backend.notices.append(
@@ -228,6 +234,7 @@ class FakeBackend:
         @activity.defn(name="reconcile_payment")
         async def reconcile_payment(request: ReconcileInput) -> str | None:
             backend.calls["reconcile_payment"] += 1
+            await backend._hold("reconcile_payment")
             info = activity.info()
             if info.current_attempt_scheduled_time - info.scheduled_time < backend.reconcile_outage:
                 raise RuntimeError("bank unavailable")
