@@ -50,7 +50,6 @@ from domain.models import (
 )
 from domain.validation import DeclarationInvalid, validate_declaration
 
-
 ORDER_OPENED = datetime(2026, 11, 24, 3, 0, 7, tzinfo=UTC)
 """When the fake bank order was opened (VNPay's vnp_CreateDate: the date querydr asks with)."""
 

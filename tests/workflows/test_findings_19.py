@@ -15,10 +15,10 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -77,7 +77,9 @@ async def test_a_decision_sent_while_the_right_payment_is_checked_is_answered(
     backend = FakeBackend(gate={"reconcile_payment": asyncio.Event()})
     async with Run(env, backend) as run:
         req, view = await _in_review_for_wrong_amount(env, run, backend)
-        await renewals.signal_payment(env.client, req.application_id, payment_for(view, transaction_no="14000002"))
+        await renewals.signal_payment(
+            env.client, req.application_id, payment_for(view, transaction_no="14000002")
+        )
         await _entered(backend, "reconcile_payment")
         decision = ReviewDecision(action=action, transaction="14000002" if action == "accept" else None)  # type: ignore[arg-type]
         update = await renewals.handle(env.client, req.application_id).start_update(
@@ -106,7 +108,9 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     await environment.shutdown()
 
 
-async def test_a_decision_and_a_payment_in_one_activation_are_both_handled(dev_env: WorkflowEnvironment) -> None:
+async def test_a_decision_and_a_payment_in_one_activation_are_both_handled(
+    dev_env: WorkflowEnvironment,
+) -> None:
     """Finding 1, second form: C's signal and the decision reach the run in one workflow task (the
     worker was away). Before: the new payment was taken first and the decision never read."""
     env = dev_env
@@ -115,13 +119,17 @@ async def test_a_decision_and_a_payment_in_one_activation_are_both_handled(dev_e
         req, view = await _in_review_for_wrong_amount(env, run, backend)
         queue = run.worker.task_queue
     # no worker now: the signal and the update wait together for the next workflow task
-    await renewals.signal_payment(env.client, req.application_id, payment_for(view, transaction_no="14000002"))
+    await renewals.signal_payment(
+        env.client, req.application_id, payment_for(view, transaction_no="14000002")
+    )
     await asyncio.sleep(1)
     decided = asyncio.create_task(
         renewals.resolve_review(env.client, req.application_id, ReviewDecision(action="refund_and_cancel"))
     )
     await asyncio.sleep(1)
-    worker = Worker(env.client, task_queue=queue, workflows=[HouseholdRenewal], activities=backend.activities())
+    worker = Worker(
+        env.client, task_queue=queue, workflows=[HouseholdRenewal], activities=backend.activities()
+    )
     async with worker:
         try:
             answer = await asyncio.wait_for(decided, ANSWER)
@@ -190,7 +198,9 @@ class QueryBank:
                 vnp_PayDate=ipn.format_pay_date(datetime(2026, 11, 24, 10, 0, tzinfo=UTC)),
                 vnp_TransactionNo="14000001", vnp_TransactionType="01", vnp_TransactionStatus=vnpay_api.PAID,
             )  # fmt: skip
-        return httpx.Response(200, json=vnpay_api.signed(values, vnpay_api.response_fields("querydr"), SECRET))
+        return httpx.Response(
+            200, json=vnpay_api.signed(values, vnpay_api.response_fields("querydr"), SECRET)
+        )
 
 
 class _Repo:
@@ -220,8 +230,10 @@ class RecordsOfOneApplication:
     def __init__(self, application_id: str) -> None:
         self.repo = _Repo(
             ApplicationRecord(
-                application_id=application_id, status="awaiting_payment",
-                created_at=ORDER_OPENED - timedelta(minutes=2), updated_at=ORDER_OPENED + timedelta(hours=5),
+                application_id=application_id,
+                status="awaiting_payment",
+                created_at=ORDER_OPENED - timedelta(minutes=2),
+                updated_at=ORDER_OPENED + timedelta(hours=5),
             )  # fmt: skip
         )
 
@@ -234,9 +246,13 @@ async def _expire_against(env: WorkflowEnvironment, bank: QueryBank):  # type: i
     backend = FakeBackend()
     req = request()
     records = RecordsOfOneApplication(req.application_id)
-    client = BankGatewayClient("http://bank.test", TMN, secret=SECRET, transport=httpx.MockTransport(bank.handler))
+    client = BankGatewayClient(
+        "http://bank.test", TMN, secret=SECRET, transport=httpx.MockTransport(bank.handler)
+    )
     real = PaymentActivities(records, client, merchant_code=TMN, ipn_url="http://api.test/ipn")  # type: ignore[arg-type]
-    activities = [a for a in backend.activities() if getattr(a, "__temporal_activity_definition").name != "settle_order"]
+    activities = [
+        a for a in backend.activities() if getattr(a, "__temporal_activity_definition").name != "settle_order"
+    ]
     worker = Worker(
         env.client, task_queue=f"tq-{uuid.uuid4()}", workflows=[HouseholdRenewal],
         activities=[*activities, real.settle_order],
@@ -247,7 +263,9 @@ async def _expire_against(env: WorkflowEnvironment, bank: QueryBank):  # type: i
             assert view.quote is not None
             bank.amount = view.quote.total
             await env.sleep(DEADLINE + timedelta(minutes=1))
-            final = await asyncio.wait_for(renewals.handle(env.client, req.application_id).result(), 4 * ANSWER)
+            final = await asyncio.wait_for(
+                renewals.handle(env.client, req.application_id).result(), 4 * ANSWER
+            )
     finally:
         await client.aclose()
     return final, backend, records
