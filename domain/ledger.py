@@ -140,6 +140,8 @@ class Ledger:
     allocation_tried: bool = False
     allocation_read: bool = False
     review_to_record: str | None = None
+    review_reason: str | None = None
+    """Why the application went to review last (codes and amounts only)."""
     pending: tuple[int, ReviewDecision] | None = None
     """A decision received, not yet acted on."""
     applying: int | None = None
@@ -438,6 +440,7 @@ class Ledger:
 
     def _review(self, key: str, reason: str) -> None:
         self.entries[key].state, self.entries[key].reason = PaymentState.UNDER_REVIEW, reason
+        self.review_reason = reason
         if self.status != ApplicationStatus.PAYMENT_REVIEW:
             self.review_to_record = reason
         self.status = ApplicationStatus.PAYMENT_REVIEW

@@ -139,10 +139,10 @@ class FakeBackend:
             backend.calls["refund_payment"] += 1
             key = request.payment.transaction_no
             if key in backend.refund_refused:
-                return RefundResult(refunded=False, detail="bank answer 95")
+                return RefundResult(state="rejected", detail="bank answer 95")
             if key not in backend.refunds:
                 backend.refunds.append(key)
-            return RefundResult(refunded=True, detail="bank answer 00")
+            return RefundResult(state="refunded", detail="bank answer 00")
 
         @activity.defn(name="read_allocation")
         async def read_allocation(application_id: str) -> CommittedAllocation | None:
@@ -206,28 +206,26 @@ class FakeBackend:
         @activity.defn(name="open_payment")
         async def open_payment(request: OpenPayment) -> PaymentInstructions:
             backend.calls["open_payment"] += 1
-            if request.unless_cancelled and request.application_id in backend.cancel_requests:
+            if request.application_id in backend.cancel_requests:
                 raise business_error(CANCEL_REQUESTED, "the declarant cancelled before the order")
             backend.orders_opened += 1
-            opened = {"opened_at": ORDER_OPENED} if "opened_at" in PaymentInstructions.model_fields else {}
             instructions = PaymentInstructions(
                 txn_ref=txn_ref_for(request.application_id),
                 amount=request.quote.total,
                 pay_url="http://bank.test/pay",
                 deadline=request.deadline,
                 merchant_code="TEST",
-                **opened,
+                opened_at=ORDER_OPENED,
             )
-            if request.tell_declarant:
-                backend.notices.append(
-                    NoticeRequest(
-                        application_id=request.application_id,
-                        kind="payment_due",
-                        recipient="declarant",
-                        message=notices.payment_due(request.quote, instructions),
-                        payload={"amount": request.quote.total},
-                    )
+            backend.notices.append(
+                NoticeRequest(
+                    application_id=request.application_id,
+                    kind="payment_due",
+                    recipient="declarant",
+                    message=notices.payment_due(request.quote, instructions),
+                    payload={"amount": request.quote.total},
                 )
+            )
             return instructions
 
         @activity.defn(name="reconcile_payment")
