@@ -58,7 +58,6 @@ def build_activities(
     notify = NotificationActivities(notifier)
     return [
         declaration.record_declaration,
-        declaration.set_status,
         declaration.enter_review,
         declaration.close_application,
         verification.verify_residence,
@@ -70,7 +69,6 @@ def build_activities(
         allocation.reconcile_payment,
         allocation.allocate,
         allocation.read_allocation,
-        result.notify_participants,
         result.complete_application,
         notify.send_notice,
     ]

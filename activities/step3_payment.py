@@ -72,7 +72,7 @@ class PaymentActivities:
             )
             await uow.repo.save_application(record)
             await uow.commit()
-        opened_at = datetime.now(UTC)
+        asked_at = datetime.now(UTC)
         try:
             order = await self._bank.create_order(
                 txn_ref=txn_ref,
@@ -89,7 +89,7 @@ class PaymentActivities:
             pay_url=order.pay_url,
             deadline=request.deadline,
             merchant_code=self._merchant_code,
-            opened_at=opened_at,
+            opened_at=order.created_at or asked_at,
         )
         notice = Notice(
             request.application_id,

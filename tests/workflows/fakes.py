@@ -104,10 +104,6 @@ class FakeBackend:
             except DeclarationInvalid:
                 raise business_error(DECLARATION_INVALID, "invalid fields") from None
 
-        @activity.defn(name="set_status")
-        async def set_status(request: CloseApplication) -> None:
-            backend.statuses.append(request.status.value)
-
         @activity.defn(name="enter_review")
         async def enter_review(request: EnterReview) -> None:
             backend.calls["enter_review"] += 1
@@ -270,13 +266,6 @@ class FakeBackend:
                 )
             return AllocateResult(receipt=receipt, allocations=plan.allocations)
 
-        @activity.defn(name="notify_participants")
-        async def notify_participants(request: ResultNotices) -> int:
-            backend.calls["notify_participants"] += 1
-            if backend.notices_fail:
-                raise business_error("NotificationRejectedError", "webhook refused")
-            return len(request.allocations)
-
         @activity.defn(name="complete_application")
         async def complete_application(request: ResultNotices) -> int:
             backend.calls["complete_application"] += 1
@@ -294,7 +283,6 @@ class FakeBackend:
 
         return [
             record_declaration,
-            set_status,
             enter_review,
             close_application,
             verify_residence,
@@ -306,7 +294,6 @@ class FakeBackend:
             read_allocation,
             reconcile_payment,
             allocate,
-            notify_participants,
             complete_application,
             send_notice,
         ]

@@ -24,7 +24,7 @@ from workflows import client as renewals
 
 __all__ = ["env"]
 
-AFTER_MONEY = {"reconcile_payment", "set_status", "enter_review", "allocate", "close_application",
+AFTER_MONEY = {"reconcile_payment", "enter_review", "allocate", "close_application",
                "refund_payment", "settle_order", "read_allocation"}  # fmt: skip
 
 
