@@ -60,8 +60,9 @@ with workflow.unsafe.imports_passed_through():
         vietnam_date,
     )
     from domain.messages import RESIDENCE_MISMATCH
-    from domain.models import ApplicationStatus, MemberCheck, MemberOutcome, PaymentReceived
+    from domain.models import ApplicationStatus, MemberOutcome, PaymentReceived
     from domain.payments import ReviewDecision, same_content, transaction_key
+    from workflows import calls, view
     from workflows.contract import (
         QUERY_STATUS,
         SA_APPLICATION_ID,
@@ -75,7 +76,7 @@ with workflow.unsafe.imports_passed_through():
         UPDATE_RESOLVE_REVIEW,
         WORKFLOW_TYPE,
     )
-    from workflows.settings import LOCAL_BANK, LOCAL_DATABASE, LOCAL_REGISTRY, NOTICE, UNTIL_DONE
+    from workflows.settings import LOCAL_BANK, LOCAL_DATABASE, LOCAL_REGISTRY, NOTICE
 
 CLOSING_NOTICE = {
     ApplicationStatus.CANCELLED: "cancelled",
@@ -118,26 +119,26 @@ class HouseholdRenewal:
 
         # Step 1 — kê khai
         try:
-            await self._local(
+            await calls.local(
                 DeclarationActivities.record_declaration,
                 request,
                 "step 1: record declaration",
                 LOCAL_DATABASE,
             )
         except ActivityError as err:
-            if _error_type(err) == DECLARATION_INVALID:
-                return self._reject(f"Tờ khai không hợp lệ ({_cause(err)})")
-            workflow.logger.warning("declaration not recorded: %s", _cause(err))
+            if calls.error_type(err) == DECLARATION_INVALID:
+                return self._reject(f"Tờ khai không hợp lệ ({calls.cause(err)})")
+            workflow.logger.warning("declaration not recorded: %s", calls.cause(err))
             return self._reject(DECLARATION_NOT_RECORDED)
 
         # Step 2 — xác thực & tính tiền; step 3 — the payment order
         try:
             await self._verify_quote_and_open()
         except ActivityError as err:
-            if _error_type(err) == CANCEL_REQUESTED:  # the cancel on record: no order opened
+            if calls.error_type(err) == CANCEL_REQUESTED:  # the cancel on record: no order opened
                 return self._ledger.ended_before_order(ApplicationStatus.CANCELLED)
             # an outside system stayed down past the retry window: the declarant may declare again
-            workflow.logger.warning("verification failed: %s", _cause(err))
+            workflow.logger.warning("verification failed: %s", calls.cause(err))
             return self._reject(VERIFICATION_UNAVAILABLE)
 
     async def _verify_quote_and_open(self) -> None:
@@ -145,7 +146,7 @@ class HouseholdRenewal:
         declaration = request.declaration
         # 2a and 2b at once (neither needs the other); both are awaited before anything is decided
         both = await asyncio.gather(
-            self._local(
+            calls.local(
                 VerificationActivities.verify_residence,
                 ResidenceInput(
                     application_id=request.application_id,
@@ -156,7 +157,7 @@ class HouseholdRenewal:
                 "step 2a: verify residence",
                 LOCAL_REGISTRY,
             ),
-            self._local(
+            calls.local(
                 VerificationActivities.check_participation,
                 ParticipationInput(application_id=request.application_id, members=declaration.members),
                 "step 2b: check participation",
@@ -175,12 +176,12 @@ class HouseholdRenewal:
             self._view.open_application_id = residence.open_application_id
             return self._reject(residence.rejection or RESIDENCE_MISMATCH)
         self._view.household_code = residence.household_code
-        self._record_checks(checks)
+        self._view.members = view.checked(checks)
         if not any(c.eligible for c in checks):
             return self._reject(NO_ELIGIBLE_MEMBER)
 
         # Step 2c — the quote, binding until the payment deadline
-        quote = await self._local(
+        quote = await calls.local(
             VerificationActivities.compute_quote,
             QuoteRequest(
                 application_id=request.application_id,
@@ -199,7 +200,7 @@ class HouseholdRenewal:
         # order step reads the cancel the API put on record, and writes the payment-due notice)
         self._deadline = workflow.now() + timedelta(seconds=request.payment_deadline_seconds)
         margin = min(request.payment_margin_seconds, request.payment_deadline_seconds // 2)
-        payment = await self._local(
+        payment = await calls.local(
             PaymentActivities.open_payment,
             OpenPayment(
                 application_id=request.application_id,
@@ -247,16 +248,16 @@ class HouseholdRenewal:
         match command:
             case money.CheckWithBank(payment=paid):  # step 4: the bank's own record of it
                 try:
-                    reason = await self._activity(
+                    reason = await calls.until_done(
                         AllocationActivities.reconcile_payment,
                         ReconcileInput(application_id=self._request.application_id, payment=paid),
                         "step 4: reconcile with the bank",
                     )
                 except ActivityError as err:
-                    reason = f"reconcile_refused: {_cause(err)}"
+                    reason = f"reconcile_refused: {calls.cause(err)}"
                 ledger.checked(reason)
             case money.RecordReview():  # the cards stay reserved: only the recorded status changes
-                await self._activity(
+                await calls.until_done(
                     DeclarationActivities.enter_review,
                     EnterReview(application_id=self._request.application_id, notice=notices.PAYMENT_REVIEW),
                     "mark payment review, tell the declarant",
@@ -265,7 +266,7 @@ class HouseholdRenewal:
             case money.Allocate(payment=paid):  # step 4 — phân bổ
                 await self._allocate(paid)
             case money.ReadAllocation():  # an allocation whose answer was lost may have committed
-                committed = await self._activity(
+                committed = await calls.until_done(
                     AllocationActivities.read_allocation,
                     self._request.application_id,
                     "review: re-read the allocation",
@@ -275,7 +276,7 @@ class HouseholdRenewal:
                 ledger.allocation_found(None if committed is None else committed.transaction)
             case money.SettleAtBank():  # querydr before closing: a late or lost callback is heard
                 assert self._view.payment is not None
-                found = await self._activity(
+                found = await calls.until_done(
                     PaymentActivities.settle_order,
                     SettleOrder(
                         application_id=self._request.application_id,
@@ -287,7 +288,7 @@ class HouseholdRenewal:
                 ledger.bank_settled(found)
             case money.Complete():  # step 5 — trả kết quả, and the close, in one activity
                 assert self._allocation is not None
-                await self._activity(
+                await calls.until_done(
                     ResultActivities.complete_application,
                     ResultNotices(
                         application_id=self._request.application_id,
@@ -308,7 +309,7 @@ class HouseholdRenewal:
         quote = self._view.quote
         assert quote is not None and self._view.household_code is not None
         try:
-            result = await self._activity(
+            result = await calls.until_done(
                 AllocationActivities.allocate,
                 AllocateInput(
                     application_id=self._request.application_id,
@@ -321,14 +322,14 @@ class HouseholdRenewal:
                 "step 4: allocate and extend cards",
             )
         except ActivityError as err:
-            self._ledger.allocation_refused(_cause(err))
+            self._ledger.allocation_refused(calls.cause(err))
             return
         self._record_allocation(result)
         self._ledger.allocated()
 
     async def _close(self, status: ApplicationStatus) -> None:
         """Closed unpaid: the records free the cards, then the declarant is told."""
-        await self._activity(
+        await calls.until_done(
             DeclarationActivities.close_application,
             CloseApplication(application_id=self._request.application_id, status=status),
             f"close application: {status.value}",
@@ -347,14 +348,14 @@ class HouseholdRenewal:
     async def _refund(self, paid: PaymentReceived, reason: str) -> None:
         """One refund per transaction owed back (the activity asks the bank what it has first)."""
         try:
-            done = await self._activity(
+            done = await calls.until_done(
                 PaymentActivities.refund_payment,
                 RefundInput(application_id=self._request.application_id, payment=paid, reason=reason),
                 "refund a payment not allocated",
             )
             state, detail = done.state, done.detail
         except ActivityError as err:
-            state, detail = "rejected", f"refund failed: {_cause(err)}"
+            state, detail = "rejected", f"refund failed: {calls.cause(err)}"
         if state == "rejected":
             workflow.logger.warning("refund not made, operator needed: %s", detail)
         self._ledger.refunded(state, detail)
@@ -434,53 +435,10 @@ class HouseholdRenewal:
         self._view.rejection_message = message
         self._ledger.ended_before_order(ApplicationStatus.REJECTED)
 
-    def _record_checks(self, checks: list[MemberCheck]) -> None:
-        self._view.members = [
-            MemberOutcome(card_number=c.card_number, result="pending")
-            if c.eligible
-            else MemberOutcome(
-                card_number=c.card_number, result="ineligible", reason=c.reason, message=c.message
-            )
-            for c in checks
-        ]
-
     def _record_allocation(self, result: AllocateResult) -> None:
         self._allocation = result
-        renewed = {a.card_number: a for a in result.allocations}
         self._view.receipt = result.receipt
-        self._view.members = [
-            m.model_copy(
-                update={
-                    "result": "renewed",
-                    "valid_from": renewed[m.card_number].valid_from,
-                    "valid_to": renewed[m.card_number].valid_to,
-                }
-            )
-            if m.card_number in renewed
-            else m
-            for m in self._view.members
-        ]
-
-    async def _activity(self, activity: Any, arg: Any, summary: str) -> Any:
-        """An activity once money may have arrived: retried until done (workflows.settings)."""
-        return await workflow.execute_activity_method(activity, arg, summary=summary, **UNTIL_DONE)
-
-    async def _local(self, activity: Any, arg: Any, summary: str, options: dict[str, Any]) -> Any:
-        """A short step before the quote, as a local activity (in the workflow task)."""
-        try:
-            return await workflow.execute_local_activity_method(activity, arg, summary=summary, **options)
-        except ApplicationError as err:
-            # the SDK hands a local activity's failure over unwrapped: wrap it as a regular
-            # activity's is, so each step reads its error the same way (_cause, _error_type)
-            raise ActivityError(
-                f"local activity failed: {summary}",
-                scheduled_event_id=0,
-                started_event_id=0,
-                identity="",
-                activity_type=summary,
-                activity_id="",
-                retry_state=None,
-            ) from err
+        self._view.members = view.renewed(self._view.members, result)
 
     async def _notify(self, kind: str, message: str) -> None:
         """Writes the notice to the outbox; the worker's sweeper delivers it. A notice that cannot
@@ -498,16 +456,4 @@ class HouseholdRenewal:
                 **NOTICE,
             )
         except ActivityError as err:
-            workflow.logger.warning("notice %s not recorded: %s", kind, _cause(err))
-
-
-def _cause(err: ActivityError) -> str:
-    cause = err.cause
-    if isinstance(cause, ApplicationError):
-        return cause.message
-    return type(cause).__name__ if cause else "activity failed"
-
-
-def _error_type(err: ActivityError) -> str | None:
-    cause = err.cause
-    return cause.type if isinstance(cause, ApplicationError) else None
+            workflow.logger.warning("notice %s not recorded: %s", kind, calls.cause(err))
