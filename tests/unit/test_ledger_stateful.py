@@ -248,8 +248,8 @@ class LedgerMachine(RuleBasedStateMachine):
 
 
 LedgerMachine.TestCase.settings = settings(
-    max_examples=20_000 if LONG else 1_500,
-    stateful_step_count=60 if LONG else 30,
+    max_examples=10_000 if LONG else 1_500,
+    stateful_step_count=50 if LONG else 30,
     derandomize=not LONG,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],

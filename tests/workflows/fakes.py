@@ -107,6 +107,7 @@ class FakeBackend:
         @activity.defn(name="enter_review")
         async def enter_review(request: EnterReview) -> None:
             backend.calls["enter_review"] += 1
+            await backend._hold("enter_review")
             backend.statuses.append(ApplicationStatus.PAYMENT_REVIEW.value)
             backend.notices.append(
                 NoticeRequest(
@@ -143,6 +144,7 @@ class FakeBackend:
         @activity.defn(name="read_allocation")
         async def read_allocation(application_id: str) -> CommittedAllocation | None:
             backend.calls["read_allocation"] += 1
+            await backend._hold("read_allocation")
             if not backend.allocation_committed:
                 return None
             receipt = backend.receipts.get(application_id) or Receipt(
