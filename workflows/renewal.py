@@ -78,12 +78,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.settings import LOCAL_BANK, LOCAL_DATABASE, LOCAL_REGISTRY, NOTICE
 
-CLOSING_NOTICE = {
-    ApplicationStatus.CANCELLED: "cancelled",
-    ApplicationStatus.EXPIRED: "expired",
-    ApplicationStatus.REJECTED: "rejected",
-}
-
 
 @workflow.defn(name=WORKFLOW_TYPE)
 class HouseholdRenewal:
@@ -342,7 +336,7 @@ class HouseholdRenewal:
         else:
             message = notices.CANCELLED
         if self._view.payment is not None or status == ApplicationStatus.REJECTED:
-            await self._notify(CLOSING_NOTICE[status], message)  # a cancel before any order: no notice
+            await self._notify(status.value, message)  # a cancel before any order: no notice
         self._ledger.records_done()
 
     async def _refund(self, paid: PaymentReceived, reason: str) -> None:
