@@ -61,7 +61,6 @@ def build_activities(
     notify = NotificationActivities(notifier)
     return [
         declaration.record_declaration,
-        declaration.set_status,
         declaration.enter_review,
         declaration.close_application,
         verification.verify_residence,
@@ -73,7 +72,6 @@ def build_activities(
         allocation.reconcile_payment,
         allocation.allocate,
         allocation.read_allocation,
-        result.notify_participants,
         result.complete_application,
         notify.send_notice,
         *reminder_activities(settings, db),

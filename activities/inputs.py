@@ -7,6 +7,7 @@ needs and nothing more, since every payload is kept in the workflow history.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -75,12 +76,6 @@ class OpenPayment(_Input):
     household_code: str
     quote: Quote
     deadline: datetime
-    unless_cancelled: bool = False
-    """Issue 12: refuse (CancelRequested) when the declarant's cancel is on record, read in the
-    transaction that stores the quote, before the bank is asked."""
-    tell_declarant: bool = False
-    """Issue 12: write the payment-due notice to the outbox once the order is open (no
-    activity of its own)."""
 
 
 class ReconcileInput(_Input):
@@ -117,10 +112,12 @@ class ResultNotices(_Input):
 
 
 class SettleOrder(_Input):
-    """Void the bank order (no more payments) and ask the bank what was paid (querydr)."""
+    """Ask the bank what was paid for the order (querydr) before the application closes unpaid."""
 
     application_id: str
     txn_ref: str
+    opened_at: datetime | None = None
+    """When the order was opened (PaymentInstructions.opened_at): querydr's vnp_TransactionDate."""
 
 
 class RefundInput(_Input):
@@ -130,7 +127,7 @@ class RefundInput(_Input):
 
 
 class RefundResult(_Input):
-    refunded: bool
+    state: Literal["refunded", "in_process", "rejected", "allocated"]
     detail: str
     """The bank's answer code and message, or why it was not sent (codes only)."""
 

@@ -61,10 +61,3 @@ class DeclarationActivities:
             )
             await write_notice(uow.repo, notice)
             await uow.commit()
-
-    @activity.defn(name="set_status")
-    async def set_status(self, request: CloseApplication) -> None:
-        """Mirror a status that keeps the cards reserved (payment review) in the BHXH records."""
-        async with self._db.unit_of_work() as uow:
-            await uow.repo.set_application_status(request.application_id, request.status.value)
-            await uow.commit()

@@ -9,17 +9,22 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.errors import BANK_REJECTED, CANCEL_REQUESTED, business_error
 from activities.inputs import OpenPayment, RefundInput, RefundResult, SettleOrder
 from adapters import vnpay_api
-from adapters.bank import BankGatewayClient, BankOrderNotFound, BankRejected
+from adapters.bank import BankGatewayClient, BankRejected
 from adapters.db import Database
 from adapters.db.payments import REFUNDED
 from adapters.notifications import Notice, write_notice
 from domain import notices
 from domain.models import ApplicationStatus, PaymentInstructions, PaymentReceived
 from domain.payments import refund_request_id
+
+NEVER_PAID = (vnpay_api.PENDING, "02")
+"""querydr's transaction statuses of an order the bank holds and was not paid (not completed,
+failed): the only answers that let an application expire or close unpaid."""
 
 
 def txn_ref_for(application_id: str) -> str:
@@ -38,11 +43,10 @@ class PaymentActivities:
     async def open_payment(self, request: OpenPayment) -> PaymentInstructions:
         """Store the binding quote before asking the bank, so the bank's callback always finds it.
 
-        With `unless_cancelled`, a cancel on record opens nothing (unless an earlier attempt
-        already stored the quote, so may have reached the bank); with `tell_declarant`, the
-        payment-due notice is written once the order is open. Idempotent: the quote is an
-        upsert, the bank order is keyed by the application's txn_ref, the notice by
-        (application, kind, recipient)."""
+        A cancel on record opens nothing (unless an earlier attempt already stored the quote, so
+        may have reached the bank); the payment-due notice is written once the order is open.
+        Idempotent: the quote is an upsert, the bank order is keyed by the application's txn_ref,
+        the notice by (application, kind, recipient)."""
         txn_ref = txn_ref_for(request.application_id)
         quote = request.quote
         async with self._db.unit_of_work() as uow:
@@ -51,11 +55,7 @@ class PaymentActivities:
                 raise business_error("ApplicationNotFound", "application not recorded")
             # an attempt that stored the quote may have reached the bank: that one carries on
             # (same order), and the run voids the order when it hears the cancel
-            if (
-                request.unless_cancelled
-                and record.txn_ref is None
-                and await uow.repo.cancel_requested(request.application_id)
-            ):
+            if record.txn_ref is None and await uow.repo.cancel_requested(request.application_id):
                 raise business_error(CANCEL_REQUESTED, "the declarant cancelled before the order")
             record = record.model_copy(
                 update={
@@ -72,6 +72,7 @@ class PaymentActivities:
             )
             await uow.repo.save_application(record)
             await uow.commit()
+        asked_at = datetime.now(UTC)
         try:
             order = await self._bank.create_order(
                 txn_ref=txn_ref,
@@ -88,50 +89,78 @@ class PaymentActivities:
             pay_url=order.pay_url,
             deadline=request.deadline,
             merchant_code=self._merchant_code,
+            opened_at=order.created_at or asked_at,
         )
-        if request.tell_declarant:
-            notice = Notice(
-                request.application_id,
-                "payment_due",
-                "declarant",
-                notices.payment_due(quote, instructions),
-                {"amount": quote.total},
-            )
-            async with self._db.unit_of_work() as uow:
-                await write_notice(uow.repo, notice)
-                await uow.commit()
+        notice = Notice(
+            request.application_id,
+            "payment_due",
+            "declarant",
+            notices.payment_due(quote, instructions),
+            {"amount": quote.total},
+        )
+        async with self._db.unit_of_work() as uow:
+            await write_notice(uow.repo, notice)
+            await uow.commit()
         return instructions
 
     @activity.defn(name="settle_order")
     async def settle_order(self, request: SettleOrder) -> list[PaymentReceived]:
-        """Void the order (the bank takes no more money for it), then ask the bank (querydr)
-        whether it was paid: a payment whose callback is late or lost is returned, and recorded."""
-        async with self._db.unit_of_work(read_only=True) as uow:
-            record = await uow.repo.get_application(request.application_id)
-        opened = (record.updated_at or record.created_at) if record else None
-        try:
-            await self._bank.void_order(request.txn_ref)
-            answer = await self._bank.query_order(request.txn_ref, created_at=opened or datetime.now(UTC))
-        except BankOrderNotFound:
-            return []  # the bank never had the order: nothing was paid
-        except BankRejected as exc:
-            raise business_error(BANK_REJECTED, f"bank refused void/query: {exc}") from None
-        if not answer.paid or answer.amount is None or answer.pay_date is None:
+        """Before the application closes unpaid, ask the bank what it took for the order (VNPay
+        querydr, with the order's creation date); a payment whose callback is late or lost is
+        returned, and recorded. Only the bank's answer that the order was not paid returns
+        nothing: a "not found" or an error raises (retryable), so the bank is asked again, never
+        taken as "unpaid" (issue 19). Where the bank can void an order (our simulator's extension;
+        real VNPay lets it expire), an unpaid order is voided, and asked again if the void says
+        it was paid meanwhile."""
+        opened = request.opened_at or await self._opened_at(request.application_id)
+        payment = await self._paid(request.txn_ref, opened)
+        if payment is None and await self._void(request.txn_ref) == "paid":
+            payment = await self._paid(request.txn_ref, opened)
+        if payment is None:
             return []
-        payment = PaymentReceived(
-            txn_ref=request.txn_ref,
-            amount=answer.amount,
-            bank_code=answer.bank_code,
-            bank_tran_no=answer.bank_tran_no,
-            transaction_no=answer.transaction_no,
-            pay_date=answer.pay_date,
-            response_code=vnpay_api.OK,
-            transaction_status=vnpay_api.PAID,
-        )
         async with self._db.unit_of_work() as uow:
             await uow.repo.record_bank_callback(request.txn_ref, payment, {"source": "querydr"}, "querydr")
             await uow.commit()
         return [payment]
+
+    async def _opened_at(self, application_id: str) -> datetime:
+        """For an order opened before `PaymentInstructions.opened_at` existed: the record's first date."""
+        async with self._db.unit_of_work(read_only=True) as uow:
+            record = await uow.repo.get_application(application_id)
+        return (record.created_at if record else None) or datetime.now(UTC)
+
+    async def _paid(self, txn_ref: str, opened: datetime) -> PaymentReceived | None:
+        """querydr: the payment, None when the bank says the order was never paid, else raises."""
+        try:
+            answer = await self._bank.query_order(txn_ref, created_at=opened)
+        except BankRejected as exc:  # 91 "not found" included: the bank is asked again
+            raise ApplicationError(
+                f"bank querydr refused, asked again: {exc}", type="BankQueryUnanswered"
+            ) from None
+        if answer.paid and answer.amount is not None and answer.pay_date is not None:
+            return PaymentReceived(
+                txn_ref=txn_ref,
+                amount=answer.amount,
+                bank_code=answer.bank_code,
+                bank_tran_no=answer.bank_tran_no,
+                transaction_no=answer.transaction_no,
+                pay_date=answer.pay_date,
+                response_code=vnpay_api.OK,
+                transaction_status=vnpay_api.PAID,
+            )
+        if answer.response_code == vnpay_api.OK and answer.transaction_status in NEVER_PAID:
+            return None
+        raise ApplicationError(
+            f"bank querydr: answer {answer.response_code}/{answer.transaction_status}, asked again",
+            type="BankQueryUnanswered",
+        )
+
+    async def _void(self, txn_ref: str) -> str | None:
+        """The order's status after the void, or None where the bank has no void (real VNPay)."""
+        try:
+            return await self._bank.void_order(txn_ref)
+        except BankRejected:
+            return None
 
     @activity.defn(name="refund_payment")
     async def refund_payment(self, request: RefundInput) -> RefundResult:
@@ -156,9 +185,9 @@ async def refund_transaction(
         claim = await uow.repo.claim_refund(payment, application_id, request_id)
         await uow.commit()
     if claim == "allocated":
-        return RefundResult(refunded=False, detail="allocated: not refunded")
+        return RefundResult(state="allocated", detail="allocated: not refunded")
     if claim == "refunded":
-        return RefundResult(refunded=True, detail="already refunded")
+        return RefundResult(state="refunded", detail="already refunded")
     try:
         answer = await bank.refund(
             request_id=request_id,
@@ -182,4 +211,4 @@ async def refund_transaction(
             application_id=application_id,
         )
         await uow.commit()
-    return RefundResult(refunded=refunded, detail=f"bank answer {code}")
+    return RefundResult(state="refunded" if refunded else "rejected", detail=f"bank answer {code}")

@@ -32,14 +32,6 @@ class ResultActivities:
     def __init__(self, notifier: Notifier) -> None:
         self._notifier = notifier
 
-    @activity.defn(name="notify_participants")
-    async def notify_participants(self, request: ResultNotices) -> int:
-        """The participants' notices; returns how many were new (runs started before issue 12)."""
-        sent = 0
-        for notice in renewed_notices(request):
-            sent += int(await self._notifier.record(notice))
-        return sent
-
     @activity.defn(name="complete_application")
     async def complete_application(self, request: ResultNotices) -> int:
         """Step 5 and the close in one transaction (issue 12: one activity where there were two):

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -52,6 +52,8 @@ class PaymentOrder:
     amount: int
     pay_url: str
     status: str
+    created_at: datetime | None = field(default=None, compare=False)
+    """When the bank opened the order (VNPay: vnp_CreateDate), the date querydr asks with."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,7 @@ class BankGatewayClient(JsonServiceClient):
             amount=int(data["amount"]),
             pay_url=data["pay_url"],
             status=data["status"],
+            created_at=datetime.fromisoformat(data["created_at"]) if data.get("created_at") else None,
         )
 
     async def pay(self, txn_ref: str, *, amount: int | None = None, succeed: bool = True) -> dict[str, Any]:

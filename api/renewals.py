@@ -309,7 +309,7 @@ async def cancel_renewal(application_id: str, svc: ServicesDep) -> JSONResponse:
         raise HTTPException(status.HTTP_409_CONFLICT, f"cannot cancel: {reason}")
     if view.status == ApplicationStatus.VERIFYING:
         # on record before the signal: step 3 reads it, inside the workflow task where the
-        # signal cannot reach the run yet (issue 12, LEAN in workflows/renewal.py)
+        # signal cannot reach the run yet (issue 12: steps 1–3 in one workflow task)
         async with svc.db.unit_of_work() as uow:
             await uow.repo.request_cancel(application_id)
             await uow.commit()

@@ -209,6 +209,8 @@ class PaymentInstructions(_Frozen):
     pay_url: str
     deadline: datetime
     merchant_code: str
+    opened_at: datetime | None = None
+    """When the order was opened (VNPay's vnp_CreateDate): querydr asks with it (issue 19)."""
 
 
 class PaymentReceived(_Frozen):

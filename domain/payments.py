@@ -26,6 +26,8 @@ class PaymentState(StrEnum):
     """An operator decides: accept it (a corrected transfer) or refund and cancel."""
     REFUND_DUE = "refund_due"
     """Not allocated and the application no longer takes it: owed back."""
+    REFUND_PENDING = "refund_pending"
+    """The bank has the refund request and is processing it (VNPay status 05/06)."""
     REFUNDED = "refunded"
     """The bank confirmed the full refund."""
 

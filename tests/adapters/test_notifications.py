@@ -119,9 +119,8 @@ async def test_without_a_webhook_the_notice_waits_in_the_outbox(db):
 async def test_the_notice_activities_only_write_the_outbox(db):
     """Issue 10 finding 7: a down webhook never holds up a run — the activity posts nothing; the
     worker's sweeper delivers it later."""
-    from activities.inputs import NoticeRequest, ResultNotices
+    from activities.inputs import NoticeRequest
     from activities.notify import NotificationActivities
-    from activities.step5_result import ResultActivities
 
     def down(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("webhook down", request=request)
@@ -129,12 +128,6 @@ async def test_the_notice_activities_only_write_the_outbox(db):
     notifier = Notifier(db, WEBHOOK, httpx.MockTransport(down), attempts=3, backoff_seconds=0)
     request = NoticeRequest(application_id="app-7", kind="payment_due", recipient="declarant", message="m")
     assert await NotificationActivities(notifier).send_notice(request) is True
-    assert (
-        await ResultActivities(notifier).notify_participants(
-            ResultNotices(application_id="app-7", receipt_label="BH26/2026/1", allocations=[])
-        )
-        == 0
-    )
     due = Notice("app-7", "payment_due", "declarant", "m", {})
     assert await notifier.status(due) == ("pending", 0)  # nothing posted by the activity
     hook = Hook()

@@ -43,7 +43,7 @@ def test_the_database_adapter_takes_step_4_rules_from_the_domain() -> None:
 def test_every_payment_match_asks_the_one_rule() -> None:
     for module in (
         "api/ipn.py",
-        "workflows/renewal.py",
+        "domain/ledger.py",
         "activities/step4_allocation.py",
         "adapters/db/allocate.py",
     ):

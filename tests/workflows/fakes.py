@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from temporalio import activity
 
@@ -49,6 +49,9 @@ from domain.models import (
     Receipt,
 )
 from domain.validation import DeclarationInvalid, validate_declaration
+
+ORDER_OPENED = datetime(2026, 11, 24, 3, 0, 7, tzinfo=UTC)
+"""When the fake bank order was opened (VNPay's vnp_CreateDate: the date querydr asks with)."""
 
 
 @dataclass
@@ -101,13 +104,10 @@ class FakeBackend:
             except DeclarationInvalid:
                 raise business_error(DECLARATION_INVALID, "invalid fields") from None
 
-        @activity.defn(name="set_status")
-        async def set_status(request: CloseApplication) -> None:
-            backend.statuses.append(request.status.value)
-
         @activity.defn(name="enter_review")
         async def enter_review(request: EnterReview) -> None:
             backend.calls["enter_review"] += 1
+            await backend._hold("enter_review")
             backend.statuses.append(ApplicationStatus.PAYMENT_REVIEW.value)
             backend.notices.append(
                 NoticeRequest(
@@ -136,14 +136,15 @@ class FakeBackend:
             backend.calls["refund_payment"] += 1
             key = request.payment.transaction_no
             if key in backend.refund_refused:
-                return RefundResult(refunded=False, detail="bank answer 95")
+                return RefundResult(state="rejected", detail="bank answer 95")
             if key not in backend.refunds:
                 backend.refunds.append(key)
-            return RefundResult(refunded=True, detail="bank answer 00")
+            return RefundResult(state="refunded", detail="bank answer 00")
 
         @activity.defn(name="read_allocation")
         async def read_allocation(application_id: str) -> CommittedAllocation | None:
             backend.calls["read_allocation"] += 1
+            await backend._hold("read_allocation")
             if not backend.allocation_committed:
                 return None
             receipt = backend.receipts.get(application_id) or Receipt(
@@ -203,7 +204,7 @@ class FakeBackend:
         @activity.defn(name="open_payment")
         async def open_payment(request: OpenPayment) -> PaymentInstructions:
             backend.calls["open_payment"] += 1
-            if request.unless_cancelled and request.application_id in backend.cancel_requests:
+            if request.application_id in backend.cancel_requests:
                 raise business_error(CANCEL_REQUESTED, "the declarant cancelled before the order")
             backend.orders_opened += 1
             instructions = PaymentInstructions(
@@ -212,22 +213,23 @@ class FakeBackend:
                 pay_url="http://bank.test/pay",
                 deadline=request.deadline,
                 merchant_code="TEST",
+                opened_at=ORDER_OPENED,
             )
-            if request.tell_declarant:
-                backend.notices.append(
-                    NoticeRequest(
-                        application_id=request.application_id,
-                        kind="payment_due",
-                        recipient="declarant",
-                        message=notices.payment_due(request.quote, instructions),
-                        payload={"amount": request.quote.total},
-                    )
+            backend.notices.append(
+                NoticeRequest(
+                    application_id=request.application_id,
+                    kind="payment_due",
+                    recipient="declarant",
+                    message=notices.payment_due(request.quote, instructions),
+                    payload={"amount": request.quote.total},
                 )
+            )
             return instructions
 
         @activity.defn(name="reconcile_payment")
         async def reconcile_payment(request: ReconcileInput) -> str | None:
             backend.calls["reconcile_payment"] += 1
+            await backend._hold("reconcile_payment")
             info = activity.info()
             if info.current_attempt_scheduled_time - info.scheduled_time < backend.reconcile_outage:
                 raise RuntimeError("bank unavailable")
@@ -266,13 +268,6 @@ class FakeBackend:
                 )
             return AllocateResult(receipt=receipt, allocations=plan.allocations)
 
-        @activity.defn(name="notify_participants")
-        async def notify_participants(request: ResultNotices) -> int:
-            backend.calls["notify_participants"] += 1
-            if backend.notices_fail:
-                raise business_error("NotificationRejectedError", "webhook refused")
-            return len(request.allocations)
-
         @activity.defn(name="complete_application")
         async def complete_application(request: ResultNotices) -> int:
             backend.calls["complete_application"] += 1
@@ -290,7 +285,6 @@ class FakeBackend:
 
         return [
             record_declaration,
-            set_status,
             enter_review,
             close_application,
             verify_residence,
@@ -302,7 +296,6 @@ class FakeBackend:
             read_allocation,
             reconcile_payment,
             allocate,
-            notify_participants,
             complete_application,
             send_notice,
         ]

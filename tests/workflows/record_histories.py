@@ -1,9 +1,9 @@
 """Record the histories the replay test checks: `python -m tests.workflows.record_histories`.
 
-One history per path of the procedure (README, "Changing the workflow"). Re-record only when
-a change is *meant* to be incompatible and is deployed by draining (or a new worker version);
-otherwise guard the change with `workflow.patched()` and keep the committed files as they are,
-adding a history for the new path.
+One history per path of the procedure and per race of issue 19 (README, "Changing the workflow"),
+all on the one code path. Until the first release they are re-recorded when the workflow changes
+(`--all`); after it, a committed history is never overwritten: an incompatible change ships as a
+new worker version (Worker Versioning), and the files keep proving that open runs still replay.
 """
 
 from __future__ import annotations
@@ -13,12 +13,14 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.application import RenewalInput
 from domain.payments import ReviewDecision
 from tests.temporal_support import CONVERTER, binary, register_search_attributes
 from tests.workflows.fakes import FakeBackend
+from tests.workflows.test_races import RACES
 from tests.workflows.test_renewal_workflow import DEADLINE, Run, payment_for, request
 from workflows import client as renewals
 
@@ -141,15 +143,19 @@ async def review_accept(env: WorkflowEnvironment) -> RenewalInput:
 
 
 async def refused_then_refunded(env: WorkflowEnvironment, backend: FakeBackend) -> RenewalInput:
-    """Paid, step 4 refused, five minutes in review, then refund and cancel."""
+    """Paid, step 4 refused, five minutes in review, then refund and cancel (overtaken when the
+    allocation turns out committed)."""
     async with Run(env, backend) as run:
         req = request()
         view = await run.submit(req)
         await renewals.signal_payment(env.client, req.application_id, payment_for(view))
         await env.sleep(timedelta(minutes=5))
-        await renewals.resolve_review(
-            env.client, req.application_id, ReviewDecision(action="refund_and_cancel")
-        )
+        try:
+            await renewals.resolve_review(
+                env.client, req.application_id, ReviewDecision(action="refund_and_cancel")
+            )
+        except WorkflowUpdateFailedError:
+            assert backend.allocation_committed
         await run.result(req)
         return req
 
@@ -179,25 +185,16 @@ SCENARIOS: dict[str, Scenario] = {
     "expiry_with_late_payment": expiry_with_late_payment,
     "payment_during_close": payment_during_close,
     "rejected": rejected,
-    "cancel_verifying": cancel_verifying,
+    "cancel_verifying_on_record": lambda env: cancel_verifying(env, on_record=True),
+    "cancel_verifying_signal_only": cancel_verifying,
     "cancel_awaiting_payment": cancel_awaiting_payment,
     "cancel_in_review_then_refund": cancel_in_review_then_refund,
     "review_accept": review_accept,
     "refused_allocation": refused_allocation,
     "refused_allocation_committed": refused_allocation_committed,
     "double_payment": double_payment,
-    # issue 12 (LOCAL_STEPS): the same paths on the local-activity steps; the files above were
-    # recorded before it and keep proving that runs started then still replay
-    "local_steps_review_then_completed": review_then_completed,
-    "local_steps_rejected": rejected,
-    "local_steps_cancel_verifying": cancel_verifying,
-    # issue 12 (LEAN): the order in the quote's task, step 5 and the close in one activity
-    "lean_review_then_completed": review_then_completed,
-    "lean_double_payment": double_payment,
-    "lean_rejected": rejected,
-    "lean_expiry_with_late_payment": expiry_with_late_payment,
-    "lean_cancel_verifying_on_record": lambda env: cancel_verifying(env, on_record=True),
-    "lean_cancel_verifying_signal_only": cancel_verifying,
+    # issue 19: an event at each await point of the run
+    **RACES,
 }
 
 
@@ -217,8 +214,8 @@ async def record(names: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    # only the paths without a committed history, unless named (or --all): a committed history
-    # is the proof that runs of its time still replay, so it is never overwritten by accident
+    # only the paths without a committed history, unless named (or --all): after the first
+    # release a committed history is the proof that open runs still replay (never overwritten)
     import sys
 
     wanted = [a for a in sys.argv[1:] if a != "--all"]

@@ -24,7 +24,7 @@ from workflows import client as renewals
 
 __all__ = ["env"]
 
-AFTER_MONEY = {"reconcile_payment", "set_status", "enter_review", "allocate", "close_application",
+AFTER_MONEY = {"reconcile_payment", "enter_review", "allocate", "close_application",
                "refund_payment", "settle_order", "read_allocation"}  # fmt: skip
 
 
@@ -242,9 +242,11 @@ async def test_refused_allocation_is_reread_before_cancel(env: WorkflowEnvironme
         now = await renewals.status(env.client, req.application_id)
         assert now is not None and now.status == ApplicationStatus.PAYMENT_REVIEW
         assert now.review_reason is not None and now.review_reason.startswith("allocation_refused")
-        await renewals.resolve_review(
-            env.client, req.application_id, ReviewDecision(action="refund_and_cancel")
-        )
+        with pytest.raises(WorkflowUpdateFailedError) as answered:  # issue 19: answered, as overtaken
+            await renewals.resolve_review(
+                env.client, req.application_id, ReviewDecision(action="refund_and_cancel")
+            )
+        assert "overtaken" in str(answered.value.cause)
         final = await run.result(req)
     assert backend.calls["read_allocation"] == 1
     assert final.status == ApplicationStatus.COMPLETED

@@ -1,8 +1,9 @@
 """Determinism guard: recorded histories must replay on the current workflow code.
 
-A change that reorders, adds or removes commands on an existing path makes this fail; such
-a change needs `workflow.patched()` (runs may be open in production — review runs have no
-deadline), not a re-recording. See README, "Changing the workflow".
+A change that reorders, adds or removes commands on an existing path makes this fail. Before the
+first release the histories are re-recorded with the change; after it, such a change ships as a
+new worker version (Worker Versioning) while open runs finish on the old one — see README,
+"Changing the workflow".
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from domain.models import Allocation, Quote
 from tests.adapters.db.db_builders import line, participant
 
 APP = "7d8a3c52-1111-4a8e-9d1c-000000000001"
+OPENED = datetime(2026, 11, 26, 16, 0, 5, tzinfo=UTC)
 
 
 class Bank:
@@ -43,6 +44,7 @@ class Bank:
                 "amount": body["amount"],
                 "pay_url": f"http://bank.test/pay/{body['txn_ref']}",
                 "status": "pending",
+                "created_at": OPENED.isoformat(),  # the bank's, the same on a repeated call
             },
         )
 
@@ -64,13 +66,12 @@ def quote() -> Quote:
     )  # fmt: skip
 
 
-def order(**flags: bool) -> OpenPayment:
+def order() -> OpenPayment:
     return OpenPayment(
         application_id=APP,
         household_code="HN-BD-0001",
         quote=quote(),
         deadline=datetime(2026, 11, 27, 10, 0, tzinfo=UTC),
-        **flags,
     )
 
 
@@ -101,7 +102,7 @@ async def test_the_order_step_opens_nothing_for_a_cancel_on_record(db, bank):
         await uow.commit()
     step = PaymentActivities(db, client, merchant_code="BHYT0001", ipn_url="http://api/ipn")
     with pytest.raises(ApplicationError) as refused:
-        await step.open_payment(order(unless_cancelled=True, tell_declarant=True))
+        await step.open_payment(order())
     assert refused.value.type == CANCEL_REQUESTED and refused.value.non_retryable
     assert fake.orders == []
     async with db.unit_of_work(read_only=True) as uow:
@@ -116,26 +117,17 @@ async def test_an_attempt_after_the_quote_was_stored_keeps_the_same_order(db, ba
     fake, client = bank
     await recorded(db)
     step = PaymentActivities(db, client, merchant_code="BHYT0001", ipn_url="http://api/ipn")
-    first = await step.open_payment(order(unless_cancelled=True, tell_declarant=True))
+    first = await step.open_payment(order())
     async with db.unit_of_work() as uow:
         await uow.repo.request_cancel(APP)
         await uow.commit()
-    again = await step.open_payment(order(unless_cancelled=True, tell_declarant=True))
+    again = await step.open_payment(order())
     assert again == first and fake.orders == [txn_ref_for(APP)] * 2
+    assert first.opened_at == OPENED  # issue 19: the bank's creation date, what querydr asks with
     async with db.unit_of_work(read_only=True) as uow:
         notices = await uow.repo.notices_of(APP)
     assert [n.kind for n in notices] == ["payment_due"]  # once, whatever the retries
     assert first.txn_ref in notices[0].message and "Hạn nộp" in notices[0].message
-
-
-async def test_the_old_order_step_writes_no_notice(db, bank):
-    """Runs started before LEAN still send the notice as an activity of its own."""
-    _fake, client = bank
-    await recorded(db)
-    step = PaymentActivities(db, client, merchant_code="BHYT0001", ipn_url="http://api/ipn")
-    await step.open_payment(order())
-    async with db.unit_of_work(read_only=True) as uow:
-        assert await uow.repo.notices_of(APP) == []
 
 
 async def test_step5_notices_and_close_in_one_transaction_once(db):
