@@ -1,0 +1,49 @@
+"""Issue 20, finding 4: operator decisions need an operator's own token, and the audit names the
+operator that token belongs to, never a name from the body."""
+
+from __future__ import annotations
+
+import asyncio
+
+from domain.models import ApplicationStatus
+from tests.api.conftest import AUTH, Api
+
+OPERATOR = {"Authorization": "Bearer dev-operator-token"}
+
+
+async def in_review(api: Api) -> tuple[str, dict]:
+    created = (await api.declare()).json()
+    application_id = created["application_id"]
+    txn_ref, amount = created["payment"]["txn_ref"], created["payment"]["amount"]
+    await api.order(application_id, txn_ref, amount)
+    assert (await api.ipn(api.callback(txn_ref, amount - 1)))["RspCode"] == "04"
+    url = f"/api/v1/renewals/{application_id}"
+    for _ in range(100):
+        view = (await api.http.get(url, headers=AUTH)).json()
+        if view["status"] == ApplicationStatus.PAYMENT_REVIEW:
+            return application_id, view
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not in review: {view['status']}")
+
+
+async def test_the_portal_token_cannot_decide_a_review(api: Api) -> None:
+    application_id, _ = await in_review(api)
+    url = f"/api/v1/renewals/{application_id}/review"
+    answer = await api.http.post(url, json={"action": "refund_and_cancel"}, headers=AUTH)
+    assert answer.status_code == 403
+    assert (await api.http.post(url, json={"action": "refund_and_cancel"})).status_code == 401
+    view = (await api.http.get(f"/api/v1/renewals/{application_id}", headers=AUTH)).json()
+    assert view["status"] == ApplicationStatus.PAYMENT_REVIEW  # nothing changed
+
+
+async def test_the_audit_names_the_operator_of_the_token_not_the_body(api: Api) -> None:
+    application_id, _ = await in_review(api)
+    url = f"/api/v1/renewals/{application_id}/review"
+    forged = await api.http.post(url, json={"action": "refund_and_cancel", "operator": "someone.else"}, headers=OPERATOR)
+    assert forged.status_code == 422 and "operator" in forged.text and "someone.else" not in forged.text
+    answer = await api.http.post(url, json={"action": "refund_and_cancel"}, headers=OPERATOR)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == ApplicationStatus.CANCELLED
+    async with api.db.unit_of_work(read_only=True) as uow:
+        actions = await uow.repo.operator_actions_of(application_id)
+    assert [(a.operator, a.action) for a in actions] == [("dev-operator", "refund_and_cancel")]
