@@ -279,7 +279,14 @@ async def reconcile_day(settings: Settings, day: date, *, show_progress: bool = 
                     seen += len(page)
                     progress.update(seen)
                     yield [
-                        BankLine(str(t["bank_tran_no"]), str(t["txn_ref"]), int(t["amount"])) for t in page
+                        BankLine(
+                            str(t["bank_tran_no"]),
+                            str(t["txn_ref"]),
+                            int(t["amount"]),
+                            transaction_no=str(t.get("transaction_no") or ""),
+                            bank_code=str(t.get("bank_code") or ""),
+                        )
+                        for t in page
                     ]
 
             ours = uow.repo.stream_paid_callbacks(start, start + timedelta(days=1))

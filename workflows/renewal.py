@@ -627,11 +627,13 @@ class HouseholdRenewal:
                         **UNTIL_DONE,
                     )
                 except ActivityError as err:
-                    done = RefundResult(refunded=False, detail=f"refund failed: {_cause(err)}")
-                if done.detail.startswith("allocated"):
+                    done = RefundResult(state="rejected", detail=f"refund failed: {_cause(err)}")
+                if done.state == "allocated":
                     self._mark(p, PaymentState.ALLOCATED)
-                elif done.refunded:
+                elif done.state == "refunded":
                     self._mark(p, PaymentState.REFUNDED, done.detail)
+                elif done.state == "in_process":  # settled for the run: the worker's follower takes it on
+                    self._mark(p, PaymentState.REFUND_PENDING, done.detail)
                 else:
                     workflow.logger.warning("refund not made, operator needed: %s", done.detail)
                     self._mark(p, PaymentState.REFUND_DUE, done.detail)

@@ -48,7 +48,7 @@ def test_each_case_gets_its_finding() -> None:
 
 
 def test_a_clean_day_needs_no_attention() -> None:
-    report = reconcile([BankLine("1", "R", 5)], [paid("1", 5, allocated=True, status="completed")])
+    report = reconcile([BankLine("1", "REF1", 5)], [paid("1", 5, allocated=True, status="completed")])
     assert report.attention == []
     assert report.counts[Finding.MATCHED] == 1
 

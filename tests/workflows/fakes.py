@@ -136,10 +136,10 @@ class FakeBackend:
             backend.calls["refund_payment"] += 1
             key = request.payment.transaction_no
             if key in backend.refund_refused:
-                return RefundResult(refunded=False, detail="bank answer 95")
+                return RefundResult(state="rejected", detail="bank answer 95")
             if key not in backend.refunds:
                 backend.refunds.append(key)
-            return RefundResult(refunded=True, detail="bank answer 00")
+            return RefundResult(state="refunded", detail="bank answer 00")
 
         @activity.defn(name="read_allocation")
         async def read_allocation(application_id: str) -> CommittedAllocation | None:
