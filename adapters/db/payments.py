@@ -372,6 +372,27 @@ class PaymentStore(Store):
         )  # fmt: skip
         await self.session.flush()
 
+    async def decide_refund(self, application_id: str, transaction: str, decision: str, operator: str) -> BankPaymentRow:
+        """An operator's decision on a rejected refund: `retry` (a new request may go out) or
+        `paid_back` (returned by other means). Raises LookupError / ValueError naming the field."""
+        row = await self.session.scalar(
+            select(BankPaymentRow)
+            .where(BankPaymentRow.payment_key == transaction, BankPaymentRow.application_id == application_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if row is None:
+            raise LookupError("transaction: no such transaction for the application")
+        if stored_state(row.refund_status) != RefundState.REJECTED:
+            raise ValueError(f"transaction: its refund is {stored_state(row.refund_status).value}, not rejected")
+        row.refund_decided_by = operator
+        if decision == "paid_back":
+            row.refund_status = RefundState.PAID_BACK.value
+            row.refunded_at = utcnow()
+        else:
+            row.refund_status = None
+        return row
+
     async def operator_actions_of(self, application_id: str) -> list[OperatorActionRow]:
         rows = await self.session.scalars(
             select(OperatorActionRow)

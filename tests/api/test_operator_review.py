@@ -47,3 +47,38 @@ async def test_the_audit_names_the_operator_of_the_token_not_the_body(api: Api) 
     async with api.db.unit_of_work(read_only=True) as uow:
         actions = await uow.repo.operator_actions_of(application_id)
     assert [(a.operator, a.action) for a in actions] == [("dev-operator", "refund_and_cancel")]
+
+
+async def test_accepting_a_transaction_the_bank_did_not_confirm_needs_an_override_with_a_reason(api: Api) -> None:
+    api.backend.reconcile_reason = "bank_has_no_such_transaction"
+    created = (await api.declare()).json()
+    application_id = created["application_id"]
+    txn_ref, amount = created["payment"]["txn_ref"], created["payment"]["amount"]
+    await api.order(application_id, txn_ref, amount)
+    params = api.callback(txn_ref, amount)
+    assert (await api.ipn(params))["RspCode"] == "00"
+    url = f"/api/v1/renewals/{application_id}"
+    for _ in range(100):
+        view = (await api.http.get(url, headers=AUTH)).json()
+        if view["status"] == ApplicationStatus.PAYMENT_REVIEW:
+            break
+        await asyncio.sleep(0.05)
+    assert view["status"] == ApplicationStatus.PAYMENT_REVIEW
+    transaction = params["vnp_TransactionNo"]
+    accept = {"action": "accept", "transaction": transaction}
+    refused = await api.http.post(f"{url}/review", json=accept, headers=OPERATOR)
+    assert refused.status_code == 409 and "override" in refused.json()["detail"]
+    no_reason = await api.http.post(f"{url}/review", json={**accept, "override": True}, headers=OPERATOR)
+    assert no_reason.status_code == 422 and "reason" in no_reason.text
+    api.backend.reconcile_reason = None
+    done = await api.http.post(
+        f"{url}/review", json={**accept, "override": True, "reason": "bank statement checked by phone"}, headers=OPERATOR
+    )
+    assert done.status_code == 200, done.text
+    [shown] = [p for p in done.json()["payments"] if p["transaction"] == transaction]
+    assert "dev-operator" in shown["reason"] and "bank statement checked by phone" in shown["reason"]
+    async with api.db.unit_of_work(read_only=True) as uow:
+        [action] = await uow.repo.operator_actions_of(application_id)
+    assert (action.operator, action.action, action.override, action.reason) == (
+        "dev-operator", "accept", True, "bank statement checked by phone",
+    )  # fmt: skip
