@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     environment configuration (TEMPORAL_TLS*, TEMPORAL_API_KEY, TEMPORAL_PROFILE, …)."""
     notify_sweep_seconds: float = 2.0
     """How often the worker delivers the outbox's pending notices to the webhook."""
+    bhyt_refund_follow_seconds: float = 5.0
+    """How often the worker's refund follower looks for refunds in process that are due a check
+    (each refund is asked about with its own backoff: 10 s, 20 s, … at most an hour apart)."""
 
     # Worker tuning
     worker_max_concurrent_activities: int = 100

@@ -6,6 +6,7 @@ The household then pays at the bank; the bank's callback reaches the workflow as
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 from temporalio import activity
@@ -13,7 +14,7 @@ from temporalio import activity
 from activities.errors import BANK_REJECTED, CANCEL_REQUESTED, business_error
 from activities.inputs import OpenPayment, RefundInput, RefundResult, SettleOrder
 from adapters import vnpay_api
-from adapters.bank import BankGatewayClient, BankOrderNotFound, BankRejected, BankUnavailable
+from adapters.bank import BankError, BankGatewayClient, BankOrderNotFound, BankRejected, BankUnavailable
 from adapters.db import Database
 from adapters.notifications import Notice, write_notice
 from domain import notices
@@ -30,6 +31,8 @@ from domain.refunds import (
     stored_value,
 )
 from domain.refunds import request_id as refund_request_id
+
+log = logging.getLogger(__name__)
 
 
 def txn_ref_for(application_id: str) -> str:
@@ -239,6 +242,21 @@ async def follow_refund(
     if step.state == RefundState.NONE:
         step = Step(RefundState.REJECTED, detail="not at bank")
     return await _record(db, payment, step, refund_no=None, checks=checks + 1)
+
+
+async def follow_due_refunds(db: Database, bank: BankGatewayClient, now: datetime | None = None) -> int:
+    """One sweep of the worker's refund follower: every refund on record as in process whose
+    next check is due is asked about (querydr) and recorded; a bank outage waits for the next."""
+    from adapters.db.payments import payment_of
+
+    async with db.unit_of_work(read_only=True) as uow:
+        rows = await uow.repo.refunds_to_follow(now or datetime.now(UTC))
+    for row in rows:
+        try:
+            await follow_refund(db, bank, row.application_id or "", payment_of(row), row.refund_checks or 0)
+        except BankError as exc:
+            log.info("refund follow-up of application %s waits: %s", row.application_id, type(exc).__name__)
+    return len(rows)
 
 
 async def _ask_bank(bank: BankGatewayClient, payment: PaymentReceived, opened: datetime) -> Step:

@@ -39,7 +39,9 @@ async def test_the_portal_token_cannot_decide_a_review(api: Api) -> None:
 async def test_the_audit_names_the_operator_of_the_token_not_the_body(api: Api) -> None:
     application_id, _ = await in_review(api)
     url = f"/api/v1/renewals/{application_id}/review"
-    forged = await api.http.post(url, json={"action": "refund_and_cancel", "operator": "someone.else"}, headers=OPERATOR)
+    forged = await api.http.post(
+        url, json={"action": "refund_and_cancel", "operator": "someone.else"}, headers=OPERATOR
+    )
     assert forged.status_code == 422 and "operator" in forged.text and "someone.else" not in forged.text
     answer = await api.http.post(url, json={"action": "refund_and_cancel"}, headers=OPERATOR)
     assert answer.status_code == 200, answer.text
@@ -49,7 +51,9 @@ async def test_the_audit_names_the_operator_of_the_token_not_the_body(api: Api) 
     assert [(a.operator, a.action) for a in actions] == [("dev-operator", "refund_and_cancel")]
 
 
-async def test_accepting_a_transaction_the_bank_did_not_confirm_needs_an_override_with_a_reason(api: Api) -> None:
+async def test_accepting_a_transaction_the_bank_did_not_confirm_needs_an_override_with_a_reason(
+    api: Api,
+) -> None:
     api.backend.reconcile_reason = "bank_has_no_such_transaction"
     created = (await api.declare()).json()
     application_id = created["application_id"]
@@ -72,7 +76,9 @@ async def test_accepting_a_transaction_the_bank_did_not_confirm_needs_an_overrid
     assert no_reason.status_code == 422 and "reason" in no_reason.text
     api.backend.reconcile_reason = None
     done = await api.http.post(
-        f"{url}/review", json={**accept, "override": True, "reason": "bank statement checked by phone"}, headers=OPERATOR
+        f"{url}/review",
+        json={**accept, "override": True, "reason": "bank statement checked by phone"},
+        headers=OPERATOR,
     )
     assert done.status_code == 200, done.text
     [shown] = [p for p in done.json()["payments"] if p["transaction"] == transaction]

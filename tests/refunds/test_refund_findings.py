@@ -66,7 +66,11 @@ async def test_a_refund_accepted_as_in_process_is_not_booked_refunded(db) -> Non
     """Finding 1: answer 00 with transaction status 05/06 is a request taken, not money returned."""
     payment = a_payment()
     bank = ScriptedBank(
-        {"refund": [("answer", {"vnp_ResponseCode": "00", "vnp_Message": "ok", "vnp_TransactionStatus": "06"})]}
+        {
+            "refund": [
+                ("answer", {"vnp_ResponseCode": "00", "vnp_Message": "ok", "vnp_TransactionStatus": "06"})
+            ]
+        }
     )
     async with client(bank) as gateway:
         result = await refund_transaction(db, gateway, "app-f1b", payment, "cancelled")
@@ -103,7 +107,9 @@ async def test_a_retry_after_a_lost_answer_sends_nothing_new_when_the_bank_has_t
     payment = a_payment()
     bank = ScriptedBank(
         {
-            "refund": [("lost", {"vnp_ResponseCode": "00", "vnp_Message": "ok", "vnp_TransactionStatus": "05"})],
+            "refund": [
+                ("lost", {"vnp_ResponseCode": "00", "vnp_Message": "ok", "vnp_TransactionStatus": "05"})
+            ],
             "querydr": [querydr("05")],
         }
     )

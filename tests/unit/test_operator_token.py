@@ -15,7 +15,11 @@ def settings(**values: str) -> Settings:
 
 
 def test_the_token_names_the_operator() -> None:
-    cfg = settings(bhyt_operator_tokens=json.dumps({"an.nguyen": "an-token-0123456789", "binh.tran": "binh-token-0123456789"}))
+    cfg = settings(
+        bhyt_operator_tokens=json.dumps(
+            {"an.nguyen": "an-token-0123456789", "binh.tran": "binh-token-0123456789"}
+        )
+    )
     assert operator_of(cfg, "binh-token-0123456789") == "binh.tran"
     with pytest.raises(SystemExit, match="not one of"):
         operator_of(cfg, "dev-portal-token")
@@ -26,7 +30,9 @@ def test_development_defaults_to_the_dev_operator() -> None:
 
 
 def test_production_refuses_the_dev_operator_token_and_a_missing_one() -> None:
-    cfg = settings(bhyt_env="production", bhyt_operator_tokens=json.dumps({"an.nguyen": "an-token-0123456789"}))
+    cfg = settings(
+        bhyt_env="production", bhyt_operator_tokens=json.dumps({"an.nguyen": "an-token-0123456789"})
+    )
     with pytest.raises(SystemExit, match="needs BHYT_OPERATOR_TOKEN"):
         operator_of(cfg, None)
     with pytest.raises(SystemExit, match="development operator"):
