@@ -24,6 +24,7 @@ from domain.eligibility import person_keys, same_person_pairs
 from domain.identifiers import CardRef, parse_card_number
 from domain.models import ApplicationStatus, Declaration
 from domain.payments import PaymentOutcome, PaymentState, recorded_state
+from domain.reconciliation import OPEN_STATUSES, REVIEW_STATUS
 from domain.validation import (
     DeclarationInvalid,
     FieldError,
@@ -221,7 +222,11 @@ async def _with_payments(svc: ServicesDep, view: ApplicationView) -> Application
             refund_pending=refund_pending(row.refund_status),
         )
         mine = known.get(row.payment_key)
-        deciding = mine is not None and mine.outcome in (PaymentState.PROCESSING, PaymentState.UNDER_REVIEW)
+        deciding = (
+            mine is not None
+            and mine.outcome in (PaymentState.PROCESSING, PaymentState.UNDER_REVIEW)
+            and view.status.value in (*OPEN_STATUSES, REVIEW_STATUS)
+        )
         if deciding and state not in (PaymentState.ALLOCATED, PaymentState.REFUNDED):
             continue  # the run knows better while it is deciding
         reason = row.refund_status or row.outcome

@@ -151,8 +151,8 @@ def reconcile(bank: Sequence[BankLine], ours: Sequence[RecordedPayment]) -> Repo
     bank does not list. A line and a record pair up only when each matches the other alone; a
     line matching two records, or a record matched by two lines, is reported `ambiguous`."""
     groups: dict[str, list[int]] = {}
-    for j, mine in enumerate(ours):
-        groups.setdefault(mine.bank_tran_no, []).append(j)
+    for j, record in enumerate(ours):
+        groups.setdefault(record.bank_tran_no, []).append(j)
     matches = [[j for j in groups.get(tx.bank_tran_no, ()) if same_transaction(tx, ours[j])] for tx in bank]
     lines_of: dict[int, int] = {}
     for found in matches:
@@ -163,7 +163,7 @@ def reconcile(bank: Sequence[BankLine], ours: Sequence[RecordedPayment]) -> Repo
         if len(found) > 1 or (found and lines_of[found[0]] > 1):
             lines.append(Line(Finding.AMBIGUOUS, tx.bank_tran_no, tx.txn_ref, tx.amount, None))
             continue
-        mine = ours[found[0]] if found else None
+        mine: RecordedPayment | None = ours[found[0]] if found else None
         if mine is None:
             finding = Finding.NOT_RECEIVED
         elif not mine.allocated:
@@ -175,11 +175,15 @@ def reconcile(bank: Sequence[BankLine], ours: Sequence[RecordedPayment]) -> Repo
         else:
             finding = Finding.MATCHED
         lines.append(Line(finding, tx.bank_tran_no, tx.txn_ref, tx.amount, mine.amount if mine else None))
-    for j, mine in enumerate(ours):
+    for j, unmatched in enumerate(ours):
         if j in lines_of:
             continue
-        if mine.allocated:
-            lines.append(Line(Finding.NOT_AT_BANK, mine.bank_tran_no, mine.txn_ref, None, mine.amount))
-        elif mine.refunded:
-            lines.append(Line(Finding.REFUNDED, mine.bank_tran_no, mine.txn_ref, None, mine.amount))
+        if unmatched.allocated:
+            lines.append(
+                Line(Finding.NOT_AT_BANK, unmatched.bank_tran_no, unmatched.txn_ref, None, unmatched.amount)
+            )
+        elif unmatched.refunded:
+            lines.append(
+                Line(Finding.REFUNDED, unmatched.bank_tran_no, unmatched.txn_ref, None, unmatched.amount)
+            )
     return Report(lines)
