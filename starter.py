@@ -151,7 +151,7 @@ def operator_of(settings: Settings, token: str | None) -> str:
     from production import operator_token_problem
 
     if token is None and settings.bhyt_operator_token is not None:
-        token = settings.bhyt_operator_token.get_secret_value()
+        token = settings.bhyt_operator_token.get_secret_value() or None
     if token is None and not settings.production:
         token = DEV_OPERATOR_TOKEN
     problem = operator_token_problem(settings, token)

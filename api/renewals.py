@@ -256,7 +256,7 @@ async def _with_payments(svc: ServicesDep, view: ApplicationView) -> Application
 )
 async def get_renewal(application_id: str, svc: ServicesDep) -> JSONResponse:
     """With `payments`: each bank transaction of the application and where its money stands
-    (`allocated`, `processing`, `under_review`, `refund_due`, `refunded`)."""
+    (`allocated`, `processing`, `under_review`, `refund_due`, `refund_pending`, `refunded`)."""
     return _view(await _with_payments(svc, await _find(svc, application_id)))
 
 

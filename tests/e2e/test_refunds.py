@@ -89,7 +89,7 @@ def outcomes(view: dict[str, Any]) -> list[str]:
 async def test_a_refund_shows_pending_until_the_bank_settles_it_then_refunded(stack: Stack, api) -> None:
     await knobs(stack, refund_settle_ms=40_000, refund_outcome="success")
     application_id, view = await wrong_transfer_refunded_and_cancelled(stack, api)
-    assert outcomes(view) == ["refund_pending"]
+    assert outcomes(view) == ["refund_pending"], view["payments"]
     view = await until(api, application_id, lambda v: outcomes(v) != ["refund_pending"], 150)
     assert outcomes(view) == ["refunded"]
 
@@ -98,7 +98,7 @@ async def test_a_rejected_refund_is_due_and_reconcile_names_the_application(stac
     await knobs(stack, refund_settle_ms=3_000, refund_outcome="rejected")
     try:
         application_id, view = await wrong_transfer_refunded_and_cancelled(stack, api)
-        assert outcomes(view) == ["refund_pending"]
+        assert outcomes(view) == ["refund_pending"], view["payments"]
         view = await until(api, application_id, lambda v: outcomes(v) != ["refund_pending"], 90)
         assert outcomes(view) == ["refund_due"]
     finally:
