@@ -53,19 +53,6 @@ CREATE TABLE IF NOT EXISTS ipn_attempts (
     error           TEXT
 );
 CREATE INDEX IF NOT EXISTS ipn_attempts_txn ON ipn_attempts (txn_ref);
-CREATE TABLE IF NOT EXISTS refunds (
-    request_id          TEXT PRIMARY KEY,   -- vnp_RequestId: one request, one answer
-    transaction_no      TEXT NOT NULL,
-    txn_ref             TEXT NOT NULL,
-    amount              INTEGER NOT NULL,
-    response_code       TEXT NOT NULL,
-    message             TEXT NOT NULL,
-    refund_no           TEXT,               -- set when the refund was made
-    created_at          TEXT NOT NULL,
-    refund_day          TEXT NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS refunds_one_per_transaction
-    ON refunds (transaction_no) WHERE response_code = '00';
 -- issue 20: refunds in process before they are final, request ids unique per merchant per day
 CREATE TABLE IF NOT EXISTS merchant_requests (
     tmn_code    TEXT NOT NULL,
