@@ -202,6 +202,7 @@ async def refund_transaction(
             RefundState.NONE,
             RefundState.REQUESTED,
             RefundState.IN_PROCESS,
+            RefundState.RETRY,
         ):
             await uow.commit()
             return await refund_transaction(db, bank, application_id, payment, reason)  # decided meanwhile
@@ -246,14 +247,18 @@ async def follow_refund(
 
 async def follow_due_refunds(db: Database, bank: BankGatewayClient, now: datetime | None = None) -> int:
     """One sweep of the worker's refund follower: every refund on record as in process whose
-    next check is due is asked about (querydr) and recorded; a bank outage waits for the next."""
+    next check is due is asked about (querydr) and recorded, and every refund an operator asked
+    to retry is sent (a new request id); a bank outage waits for the next sweep."""
     from adapters.db.payments import payment_of
 
     async with db.unit_of_work(read_only=True) as uow:
         rows = await uow.repo.refunds_to_follow(now or datetime.now(UTC))
     for row in rows:
         try:
-            await follow_refund(db, bank, row.application_id or "", payment_of(row), row.refund_checks or 0)
+            if stored_state(row.refund_status) == RefundState.RETRY:
+                await refund_transaction(db, bank, row.application_id or "", payment_of(row), "retry")
+            else:
+                await follow_refund(db, bank, row.application_id or "", payment_of(row), row.refund_checks or 0)
         except BankError as exc:
             log.info("refund follow-up of application %s waits: %s", row.application_id, type(exc).__name__)
     return len(rows)

@@ -19,6 +19,7 @@ from api import ipn, public_receipts, renewals, review
 from api.answers import HealthAnswer
 from api.deps import Services
 from api.log_context import LogContextMiddleware
+from api.review import RefundDecision
 from api.safe_errors import SafeErrorsMiddleware
 from config import Settings, get_settings
 from domain.models import Declaration
@@ -77,6 +78,7 @@ def create_app(
             schemas.update(declaration.pop("$defs", {}))
             schemas["Declaration"] = declaration
             schemas["ReviewRequest"] = ReviewRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas["RefundDecision"] = RefundDecision.model_json_schema(ref_template="#/components/schemas/{model}")
             app.openapi_schema = spec
         return app.openapi_schema
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.answers import INVALID, NOT_FOUND, ErrorAnswer
 from api.body import TOO_LARGE, BodyNotJson, read_json
@@ -76,6 +78,65 @@ async def resolve_review(
             transaction=decision.transaction,
             override=decision.override,
             reason=decision.reason,
+        )
+        await uow.commit()
+    return _view(await _with_payments(svc, view))
+
+
+class RefundDecision(BaseModel):
+    """An operator's decision on a refund the bank rejected or refused (`refund_due`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    decision: Literal["retry", "paid_back"] = Field(
+        description="retry: the worker's refund follower sends a new request; paid_back: returned by other means"
+    )
+    reason: str | None = Field(None, min_length=3, max_length=200, description="kept with the decision")
+
+
+@router.post(
+    "/{application_id}/refunds/{transaction}",
+    response_model=ApplicationView,
+    operation_id="decideRefund",
+    summary="An operator's decision on a refund due: retry it, or record it paid back by other means",
+    responses={
+        **NOT_FOUND,
+        409: {"model": ErrorAnswer, "description": "the refund is not rejected (names the field and why)"},
+        413: {"model": ErrorAnswer, "description": TOO_LARGE},
+        **INVALID,
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RefundDecision"}}},
+        }
+    },
+)
+async def decide_refund(
+    application_id: str, transaction: str, request: Request, svc: ServicesDep, operator: OperatorName
+) -> JSONResponse:
+    """Authorization: `Bearer <operator token>`; recorded with that operator's name. The body is
+    read after the token was checked, and bounded (api.body)."""
+    try:
+        body = RefundDecision.model_validate(await read_json(request))
+    except BodyNotJson:
+        return _invalid(DeclarationInvalid([NOT_JSON]))
+    except ValidationError as exc:
+        return _invalid(DeclarationInvalid(field_errors(exc)))
+    view = await _find(svc, application_id)
+    async with svc.db.unit_of_work() as uow:
+        try:
+            await uow.repo.decide_refund(application_id, transaction, body.decision, operator)
+        except LookupError as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+        except ValueError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+        await uow.repo.record_operator_action(
+            operator=operator,
+            application_id=application_id,
+            action=f"refund_{body.decision}",
+            transaction=transaction,
+            reason=body.reason,
         )
         await uow.commit()
     return _view(await _with_payments(svc, view))

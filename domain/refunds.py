@@ -4,7 +4,7 @@
                            │  ▲ answer lost:            │
                            │  └ querydr first           └──querydr──▶ rejected (refund due)
                            └─ bank refused (91/93/95/02/03) ─────────▶ rejected
-    rejected ──operator: retry──▶ (none)      rejected ──operator: paid back otherwise──▶ paid_back
+    rejected ──operator: retry──▶ retry ──new request──▶ …      rejected ──operator: paid back──▶ paid_back
 
 The bank's answers, as VNPay's merchant API gives them (README, "For bank integrators"):
 - `refund`: vnp_ResponseCode `00` means the request was taken; its vnp_TransactionStatus tells
@@ -37,6 +37,9 @@ class RefundState(StrEnum):
     """The bank refused or rejected the refund: refund due, an operator decides."""
     PAID_BACK = "paid_back"
     """An operator returned the money by other means (recorded with the operator's name)."""
+    RETRY = "retry"
+    """An operator asked for a new request after a rejection: it goes out without asking the
+    bank first (the bank's refund on record is the rejected one)."""
 
 
 FINAL = frozenset({RefundState.REFUNDED, RefundState.PAID_BACK})

@@ -35,7 +35,7 @@ def refund_returned(refund_status: str | None) -> bool:
 
 def refund_pending(refund_status: str | None) -> bool:
     """A refund request is with the bank (or its answer is not known yet)."""
-    return stored_state(refund_status) in (RefundState.REQUESTED, RefundState.IN_PROCESS)
+    return stored_state(refund_status) in (RefundState.REQUESTED, RefundState.IN_PROCESS, RefundState.RETRY)
 
 
 def payment_key(payment: PaymentReceived) -> str:
@@ -322,7 +322,8 @@ class PaymentStore(Store):
         )
 
     async def refunds_to_follow(self, now: datetime, limit: int = 100) -> list[BankPaymentRow]:
-        """Refunds the bank is processing whose next check is due (the worker's follower)."""
+        """Refunds the bank is processing whose next check is due, and refunds an operator asked
+        to retry (the worker's follower)."""
         rows = await self.session.scalars(
             select(BankPaymentRow)
             .where(
@@ -372,7 +373,9 @@ class PaymentStore(Store):
         )  # fmt: skip
         await self.session.flush()
 
-    async def decide_refund(self, application_id: str, transaction: str, decision: str, operator: str) -> BankPaymentRow:
+    async def decide_refund(
+        self, application_id: str, transaction: str, decision: str, operator: str
+    ) -> BankPaymentRow:
         """An operator's decision on a rejected refund: `retry` (a new request may go out) or
         `paid_back` (returned by other means). Raises LookupError / ValueError naming the field."""
         row = await self.session.scalar(
@@ -384,13 +387,16 @@ class PaymentStore(Store):
         if row is None:
             raise LookupError("transaction: no such transaction for the application")
         if stored_state(row.refund_status) != RefundState.REJECTED:
-            raise ValueError(f"transaction: its refund is {stored_state(row.refund_status).value}, not rejected")
+            raise ValueError(
+                f"transaction: its refund is {stored_state(row.refund_status).value}, not rejected"
+            )
         row.refund_decided_by = operator
         if decision == "paid_back":
             row.refund_status = RefundState.PAID_BACK.value
             row.refunded_at = utcnow()
         else:
-            row.refund_status = None
+            row.refund_status = RefundState.RETRY.value
+            row.refund_next_check_at = None
         return row
 
     async def operator_actions_of(self, application_id: str) -> list[OperatorActionRow]:

@@ -88,3 +88,42 @@ async def test_accepting_a_transaction_the_bank_did_not_confirm_needs_an_overrid
     assert (action.operator, action.action, action.override, action.reason) == (
         "dev-operator", "accept", True, "bank statement checked by phone",
     )  # fmt: skip
+
+
+async def test_an_operator_decides_on_a_refund_due_with_their_own_token(api: Api) -> None:
+    from adapters.db.payments import payment_of
+
+    application_id, _ = await in_review(api)
+    url = f"/api/v1/renewals/{application_id}"
+    assert (
+        await api.http.post(f"{url}/review", json={"action": "refund_and_cancel"}, headers=OPERATOR)
+    ).status_code == 200
+    async with api.db.unit_of_work() as uow:
+        record = await uow.repo.get_application(application_id)
+        [row] = await uow.repo.payments_of(record.txn_ref)
+        payment = payment_of(row)
+        await uow.repo.record_refund_step(
+            payment, "rejected:09", refund_transaction_no=None, next_check_at=None
+        )
+        await uow.commit()
+    target = f"{url}/refunds/{row.payment_key}"
+    assert (await api.http.post(target, json={"decision": "paid_back"}, headers=AUTH)).status_code == 403
+    shown = (await api.http.get(url, headers=AUTH)).json()
+    assert [p["outcome"] for p in shown["payments"]] == ["refund_due"]
+    unknown = await api.http.post(f"{url}/refunds/nope", json={"decision": "paid_back"}, headers=OPERATOR)
+    assert unknown.status_code == 404
+    done = await api.http.post(
+        target, json={"decision": "paid_back", "reason": "cash at the office"}, headers=OPERATOR
+    )
+    assert done.status_code == 200, done.text
+    [paid_back] = done.json()["payments"]
+    assert paid_back["outcome"] == "refunded" and "dev-operator" in paid_back["reason"]
+    again = await api.http.post(target, json={"decision": "retry"}, headers=OPERATOR)
+    assert again.status_code == 409 and "transaction" in again.json()["detail"]
+    async with api.db.unit_of_work(read_only=True) as uow:
+        actions = await uow.repo.operator_actions_of(application_id)
+    assert [(a.operator, a.action, a.reason) for a in actions][-1] == (
+        "dev-operator",
+        "refund_paid_back",
+        "cash at the office",
+    )

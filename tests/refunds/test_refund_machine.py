@@ -184,6 +184,11 @@ class RefundMachine(RuleBasedStateMachine):
         finally:
             self.w.transport.plan = None
 
+    @rule()
+    def bank_settles_and_the_follower_asks(self) -> None:
+        self.w.clock.now += timedelta(milliseconds=SETTLE_MS + 1)
+        self.w.run(follow_due_refunds(self.w.db, self.w.bank, now=datetime.now(UTC) + timedelta(days=1)))
+
     @precondition(lambda self: self.ours() == RefundState.REJECTED)
     @rule()
     def operator_retries(self) -> None:
@@ -227,19 +232,21 @@ class RefundMachine(RuleBasedStateMachine):
             assert bank is not None
 
     def teardown(self) -> None:
-        """The bank settles, the follower and one clean attempt run: both sides agree."""
-        self.w.clock.now += timedelta(milliseconds=SETTLE_MS + 1)
+        """The bank settles, the follower and clean attempts run: both sides agree."""
         self.w.transport.plan = None
-        self.w.run(follow_due_refunds(self.w.db, self.w.bank, now=datetime.now(UTC) + timedelta(days=1)))
-        if self.ours() in (RefundState.NONE, RefundState.REQUESTED):
-            self.w.run(refund_transaction(self.w.db, self.w.bank, self.application_id, self.payment, "t"))
+        later = datetime.now(UTC) + timedelta(days=1)
+        for _ in range(3):
             self.w.clock.now += timedelta(milliseconds=SETTLE_MS + 1)
-            self.w.run(follow_due_refunds(self.w.db, self.w.bank, now=datetime.now(UTC) + timedelta(days=1)))
+            self.w.run(follow_due_refunds(self.w.db, self.w.bank, now=later))
+            if self.ours() in (RefundState.NONE, RefundState.REQUESTED, RefundState.RETRY):
+                self.w.run(refund_transaction(self.w.db, self.w.bank, self.application_id, self.payment, "t"))
+        self.w.clock.now += timedelta(milliseconds=SETTLE_MS + 1)
+        self.w.run(follow_due_refunds(self.w.db, self.w.bank, now=later))
         expected = {"00": RefundState.REFUNDED, "09": RefundState.REJECTED}[self.bank_refund() or ""]
         assert self.ours() == expected
 
 
 TestRefundMachine = RefundMachine.TestCase
 TestRefundMachine.settings = settings(
-    max_examples=50, stateful_step_count=16, deadline=None, derandomize=True
+    max_examples=80, stateful_step_count=20, deadline=None, derandomize=True
 )
