@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # Operators (the codec server that decrypts payloads for the Temporal UI)
     bhyt_operator_tokens: dict[str, SecretStr] = {"dev-operator": SecretStr("dev-operator-token")}
     """JSON in the environment, operator name → token: `{"an.nguyen": "…", "binh.tran": "…"}`."""
+    bhyt_operator_token: SecretStr | None = None
+    """`starter.py`'s operator credential (or `--operator-token`): it acts as the operator this
+    token names in BHYT_OPERATOR_TOKENS. Unset in development: the dev operator's token."""
     bhyt_codec_host: str = "127.0.0.1"
     bhyt_codec_port: int = 8089
     bhyt_codec_url: str = "http://127.0.0.1:8089"
@@ -126,6 +129,9 @@ class Settings(BaseSettings):
     environment configuration (TEMPORAL_TLS*, TEMPORAL_API_KEY, TEMPORAL_PROFILE, …)."""
     notify_sweep_seconds: float = 2.0
     """How often the worker delivers the outbox's pending notices to the webhook."""
+    bhyt_refund_follow_seconds: float = 5.0
+    """How often the worker's refund follower looks for refunds in process that are due a check
+    (each refund is asked about with its own backoff: 10 s, 20 s, … at most an hour apart)."""
 
     # Worker tuning
     worker_max_concurrent_activities: int = 100

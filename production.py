@@ -113,3 +113,15 @@ def refuse_unsafe(settings: Settings, component: str) -> None:
     if found:
         listing = "\n  - ".join(found)
         raise UnsafeConfiguration(f"{component}: refusing to start with BHYT_ENV=production:\n  - {listing}")
+
+
+def operator_token_problem(settings: Settings, token: str | None) -> str | None:
+    """Why `starter.py` may not act as an operator with this token in production (or None)."""
+    if not settings.production:
+        return None
+    if not token:
+        return "an operator command needs BHYT_OPERATOR_TOKEN (or --operator-token) in production"
+    default_tokens = Settings.model_fields["bhyt_operator_tokens"].default
+    if token in {t.get_secret_value() for t in default_tokens.values()}:
+        return "BHYT_OPERATOR_TOKEN is the development operator's token"
+    return None

@@ -5,10 +5,14 @@
     python starter.py pay ID [--amount N] [--fail]
                                          ask the bank simulator to pay (the bank then calls our IPN)
     python starter.py cancel ID          cancel an application awaiting payment
-    python starter.py review ID (--accept TRANSACTION | --refund-and-cancel)
+    python starter.py review ID (--accept TRANSACTION [--override --reason R] | --refund-and-cancel)
                                          an operator's decision on an application in payment review
-    python starter.py refund ID          refund every paid transaction of a closed application that is
-                                         not allocated (money that arrived after its run ended)
+    python starter.py refund ID [--retry TRANSACTION | --paid-back TRANSACTION]
+                                         refund every paid transaction of a closed application that is
+                                         not allocated (money that arrived after its run ended); or
+                                         decide on a refund the bank rejected
+    Operator commands (review ID, refund) act as the operator named by --operator-token, else
+    BHYT_OPERATOR_TOKEN (development: the dev operator); production refuses the dev token.
     python starter.py seed FILE          load a DESIGN §6 data file into the registry and the BHXH database
     python starter.py reconcile [--date YYYY-MM-DD]
                                          the bank's statement of the day against our records (exit 1 if
@@ -59,6 +63,8 @@ from production import refuse_unsafe
 from workflows import client as renewals
 from workflows.contract import workflow_id
 
+DEV_OPERATOR_TOKEN = "dev-operator-token"
+"""The development operator's token (config.py's default BHYT_OPERATOR_TOKENS); refused in production."""
 DEMO_DATA = ROOT / "data" / "demo.json"
 DEMO_DECLARATION = ROOT / "data" / "demo_declaration.json"
 
@@ -142,24 +148,74 @@ async def cancel(settings: Settings, application_id: str) -> None:
     await renewals.signal_cancel(await connect(settings), application_id)
 
 
+def operator_of(settings: Settings, token: str | None) -> str:
+    """The operator this command acts as: the one BHYT_OPERATOR_TOKENS names for the token given
+    (`--operator-token`, else BHYT_OPERATOR_TOKEN; in development the dev operator's token)."""
+    from api.deps import operator_named
+    from production import operator_token_problem
+
+    if token is None and settings.bhyt_operator_token is not None:
+        token = settings.bhyt_operator_token.get_secret_value() or None
+    if token is None and not settings.production:
+        token = DEV_OPERATOR_TOKEN
+    problem = operator_token_problem(settings, token)
+    if problem:
+        raise SystemExit(problem)
+    name = operator_named(settings, token)
+    if name is None:
+        raise SystemExit("the operator token is not one of BHYT_OPERATOR_TOKENS")
+    return name
+
+
+async def record_action(
+    settings: Settings, operator: str, application_id: str, action: str, **more: Any
+) -> None:
+    db = Database(settings.database_url)
+    try:
+        async with db.unit_of_work() as uow:
+            await uow.repo.record_operator_action(
+                operator=operator, application_id=application_id, action=action, **more
+            )
+            await uow.commit()
+    finally:
+        await db.dispose()
+
+
 async def review(settings: Settings, application_id: str, decision: ReviewDecision) -> ApplicationView:
-    """The `resolve_review` update: the run answers once it acted, or refuses naming the field."""
+    """The `resolve_review` update: the run answers once it acted, or refuses naming the field.
+    An accept of a transaction the bank did not confirm needs `--override --reason`."""
     from temporalio.client import WorkflowUpdateFailedError
 
-    await status(settings, application_id)
+    from domain.review import refusal
+
+    view = await status(settings, application_id)
+    refused = refusal(decision, view.payments)
+    if refused:
+        raise SystemExit(f"decision refused: {refused}")
     try:
-        return await renewals.resolve_review(await connect(settings), application_id, decision)
+        done = await renewals.resolve_review(await connect(settings), application_id, decision)
     except WorkflowUpdateFailedError as err:
         raise SystemExit(f"decision refused: {getattr(err.cause, 'message', err.cause)}") from None
+    await record_action(
+        settings, decision.operator, application_id, decision.action,
+        transaction=decision.transaction, override=decision.override, reason=decision.reason,
+    )  # fmt: skip
+    return done
 
 
-async def refund(settings: Settings, application_id: str) -> list[tuple[str, str]]:
+async def refund(
+    settings: Settings, application_id: str, operator: str, decide: tuple[str, str] | None = None
+) -> list[tuple[str, str]]:
     """Refund what the records hold for a closed application whose run has ended: each paid
-    transaction not allocated and not refunded. A run still open refunds by itself."""
+    transaction not allocated and not refunded. A run still open refunds by itself.
+
+    `decide` is an operator's decision on a rejected refund (refund due): `("retry", transaction)`
+    sends a new request, `("paid_back", transaction)` records the money returned by other means."""
     from temporalio.client import WorkflowExecutionStatus
 
     from activities.step3_payment import refund_transaction
-    from adapters.db.payments import REFUNDED, payment_of
+    from adapters.db.payments import payment_of
+    from domain.refunds import FINAL, RefundState, stored_state
 
     view = await status(settings, application_id)
     desc = await renewals.handle(await connect(settings), application_id).describe()
@@ -168,15 +224,37 @@ async def refund(settings: Settings, application_id: str) -> list[tuple[str, str
     db = Database(settings.database_url)
     done = []
     try:
+        if decide is not None:
+            action, transaction = decide
+            async with db.unit_of_work() as uow:
+                try:
+                    await uow.repo.decide_refund(application_id, transaction, action, operator)
+                except (LookupError, ValueError) as exc:
+                    raise SystemExit(f"refund decision refused: {exc}") from None
+                await uow.repo.record_operator_action(
+                    operator=operator,
+                    application_id=application_id,
+                    action=f"refund_{action}",
+                    transaction=transaction,
+                )
+                await uow.commit()
+            if action == "paid_back":
+                return [(transaction, f"recorded as paid back by other means (by {operator})")]
+        else:
+            await record_action(settings, operator, application_id, "refund")
         async with db.unit_of_work(read_only=True) as uow:
             rows = await uow.repo.payments_of(view.payment.txn_ref)
-        owed = [payment_of(r) for r in rows if r.allocated_at is None and r.refund_status != REFUNDED]
+        owed = [
+            payment_of(r)
+            for r in rows
+            if r.allocated_at is None and stored_state(r.refund_status) not in (*FINAL, RefundState.REJECTED)
+        ]
         async with BankGatewayClient(
             settings.bank_url, settings.bhyt_tmn_code, secret=settings.bhyt_ipn_secret
         ) as bank:
             for payment in owed:
                 result = await refund_transaction(db, bank, application_id, payment, "operator")
-                done.append((payment.transaction_no, result.detail))
+                done.append((payment.transaction_no, f"{result.state}: {result.detail}"))
     finally:
         await db.dispose()
     return done
@@ -309,7 +387,14 @@ async def reconcile_day(settings: Settings, day: date, *, show_progress: bool = 
                     seen += len(page)
                     progress.update(seen)
                     yield [
-                        BankLine(str(t["bank_tran_no"]), str(t["txn_ref"]), int(t["amount"])) for t in page
+                        BankLine(
+                            str(t["bank_tran_no"]),
+                            str(t["txn_ref"]),
+                            int(t["amount"]),
+                            transaction_no=str(t.get("transaction_no") or ""),
+                            bank_code=str(t.get("bank_code") or ""),
+                        )
+                        for t in page
                     ]
 
             ours = uow.repo.stream_paid_callbacks(start, start + timedelta(days=1))
@@ -318,6 +403,29 @@ async def reconcile_day(settings: Settings, day: date, *, show_progress: bool = 
             return report
     finally:
         await db.dispose()
+
+
+async def refunds_for_operator(settings: Settings, pending_hours: float) -> list[str]:
+    """Refunds an operator must look at, whatever the day: rejected or refused by the bank
+    (refund due: retry, or record it paid back by other means), and refunds the bank has been
+    processing for longer than `pending_hours`."""
+    from domain.refunds import RefundState, stored_state
+
+    db = Database(settings.database_url)
+    try:
+        async with db.unit_of_work(read_only=True) as uow:
+            rows = await uow.repo.refunds_needing_operator(datetime.now(UTC) - timedelta(hours=pending_hours))
+    finally:
+        await db.dispose()
+    lines = []
+    for row in rows:
+        where = f"application {row.application_id}, transaction {row.payment_key}, {row.amount:,} đồng"
+        if stored_state(row.refund_status) == RefundState.REJECTED:
+            lines.append(f"  ! refund_due: {where}, bank answer {row.refund_status.split(':', 1)[-1]}")
+        else:
+            since = row.refund_requested_at.isoformat(timespec="minutes") if row.refund_requested_at else "?"
+            lines.append(f"  ! refund_pending since {since}: {where}")
+    return lines
 
 
 def _print_report(day: date, report: DayTally) -> None:
@@ -411,13 +519,24 @@ def main(argv: list[str] | None = None) -> int:
         "--accept", metavar="TRANSACTION", help="allocate this transaction (vnp_TransactionNo)"
     )
     decision.add_argument("--refund-and-cancel", action="store_true", help="refund every payment and cancel")
-    p.add_argument("--operator", default="operator", help="who decides (an operator id, not a name)")
+    p.add_argument("--override", action="store_true", help="accept a transaction the bank did not confirm")
+    p.add_argument("--reason", help="why (required with --override, kept with the decision)")
+    p.add_argument("--operator-token", help="your operator token (default: BHYT_OPERATOR_TOKEN)")
     p = commands.add_parser("refund", help="refund the unallocated payments of a closed application")
     p.add_argument("id")
+    refund_decision = p.add_mutually_exclusive_group()
+    refund_decision.add_argument(
+        "--retry", metavar="TRANSACTION", help="a rejected refund: send a new request"
+    )
+    refund_decision.add_argument(
+        "--paid-back", metavar="TRANSACTION", help="a rejected refund: record it paid back by other means"
+    )
+    p.add_argument("--operator-token", help="your operator token (default: BHYT_OPERATOR_TOKEN)")
     p = commands.add_parser("seed", help="load a DESIGN §6 data file into both sides")
     p.add_argument("file", type=Path, nargs="?", default=DEMO_DATA)
     p = commands.add_parser("reconcile", help="the bank's statement of a day against our records")
     p.add_argument("--date", type=date.fromisoformat, help="Vietnam date (default: today in GMT+7)")
+    p.add_argument("--pending-hours", type=float, default=24.0, help="list refunds in process for longer")
     commands.add_parser("demo", help="a full renewal against the running stack")
     p = commands.add_parser(
         "stats",
@@ -449,14 +568,32 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "review":
         if not (args.accept or args.refund_and_cancel):
             parser.error("review ID: choose --accept TRANSACTION or --refund-and-cancel")
-        chosen = (
-            ReviewDecision(action="accept", transaction=args.accept, operator=args.operator)
-            if args.accept
-            else ReviewDecision(action="refund_and_cancel", operator=args.operator)
-        )
+        from pydantic import ValidationError
+
+        from domain.review import ReviewRequest
+
+        operator = operator_of(settings, args.operator_token)
+        try:
+            asked = ReviewRequest(
+                action="accept" if args.accept else "refund_and_cancel",
+                transaction=args.accept,
+                override=args.override,
+                reason=args.reason,
+            )
+            chosen = asked.decision(operator)
+        except ValidationError as exc:
+            parser.error(
+                f"review: {', '.join(str(e['loc'][0]) if e['loc'] else e['msg'] for e in exc.errors())}"
+            )
         _print_view(asyncio.run(review(settings, args.id, chosen)))
     elif args.command == "refund":
-        for transaction, detail in asyncio.run(refund(settings, args.id)):
+        operator = operator_of(settings, args.operator_token)
+        decide = (
+            ("retry", args.retry)
+            if args.retry
+            else (("paid_back", args.paid_back) if args.paid_back else None)
+        )
+        for transaction, detail in asyncio.run(refund(settings, args.id, operator, decide)):
             print(f"transaction {transaction}: {detail}")
     elif args.command == "seed":
         asyncio.run(seed(settings, args.file))
@@ -464,7 +601,11 @@ def main(argv: list[str] | None = None) -> int:
         day = args.date or datetime.now(VIETNAM_TZ).date()
         report = asyncio.run(reconcile_day(settings, day))
         _print_report(day, report)
-        return 1 if report.attention else 0
+        refunds = asyncio.run(refunds_for_operator(settings, args.pending_hours))
+        if refunds:
+            print(f"refunds for an operator (rejected, or pending over {args.pending_hours:g} h):")
+            print("\n".join(refunds))
+        return 1 if report.attention or refunds else 0
     elif args.command == "demo":
         return asyncio.run(demo(settings))
     elif args.command == "stats" and args.start is None:

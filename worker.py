@@ -136,6 +136,23 @@ async def ensure_schedules(client: Client, settings: Settings) -> None:
         log.info("reminder schedule created")
 
 
+async def follow_refunds(
+    db: Database, bank: BankGatewayClient, stop: asyncio.Event, every: float = 5.0
+) -> None:
+    """After the runs: refunds the bank is processing are asked about (querydr, with backoff per
+    refund) until the bank says refunded or rejected (refund due, for an operator)."""
+    from activities.step3_payment import follow_due_refunds
+
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=every)
+        except TimeoutError:
+            try:
+                await follow_due_refunds(db, bank)
+            except Exception:  # noqa: BLE001 - a failed sweep is retried at the next one
+                log.warning("refund follow-up sweep failed", exc_info=True)
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event, client: Client | None = None) -> None:
     async with AsyncExitStack() as stack:
         client = client or await connect(settings, runtime=metrics_runtime(settings))
@@ -168,9 +185,13 @@ async def run_worker(settings: Settings, stop: asyncio.Event, client: Client | N
             redeliver = asyncio.create_task(
                 redeliver_notices(notifier, stop, every=settings.notify_sweep_seconds)
             )
+            refunds = asyncio.create_task(
+                follow_refunds(db, bank, stop, every=settings.bhyt_refund_follow_seconds)
+            )
             await stop.wait()
             log.info("worker stopping")
             await redeliver
+            await refunds
 
 
 async def main() -> None:

@@ -7,9 +7,9 @@ needs and nothing more, since every payload is kept in the workflow history.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from domain.models import (
     Allocation,
@@ -130,6 +130,17 @@ class RefundResult(_Input):
     state: Literal["refunded", "in_process", "rejected", "allocated"]
     detail: str
     """The bank's answer code and message, or why it was not sent (codes only)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _recorded_before_issue_20(cls, data: Any) -> Any:
+        """Histories recorded before issue 20 hold `refunded: bool`: read as the state it meant."""
+        if isinstance(data, dict) and "state" not in data and "refunded" in data:
+            data = dict(data)
+            refunded = data.pop("refunded")
+            allocated = str(data.get("detail", "")).startswith("allocated")
+            data["state"] = "allocated" if allocated else ("refunded" if refunded else "rejected")
+        return data
 
 
 class CommittedAllocation(_Input):

@@ -67,21 +67,27 @@ class OrderQuery:
     bank_code: str
     bank_tran_no: str
     pay_date: datetime | None
+    transaction_type: str = vnpay_api.PAYMENT
+    """01 the payment; 02/03 a refund of it is on record (then the status is the refund's)."""
 
     @property
     def paid(self) -> bool:
-        return self.response_code == vnpay_api.OK and self.transaction_status == vnpay_api.PAID
+        return (
+            self.response_code == vnpay_api.OK
+            and self.transaction_status == vnpay_api.PAID
+            and self.transaction_type in (vnpay_api.PAYMENT, "")
+        )
 
 
 @dataclass(frozen=True)
 class RefundAnswer:
+    """The answer to a refund request: `response_code` 00 means the request was taken, and
+    `transaction_status` how far the refund went (`domain.refunds.after_refund_answer`)."""
+
     response_code: str
     message: str
     refund_transaction_no: str
-
-    @property
-    def refunded(self) -> bool:
-        return self.response_code == vnpay_api.OK
+    transaction_status: str = ""
 
 
 class BankGatewayClient(JsonServiceClient):
@@ -178,6 +184,7 @@ class BankGatewayClient(JsonServiceClient):
             if following is None:
                 return
             data = await following
+
     async def statement_refunds(self, day: date) -> list[dict[str, Any]]:
         """The refunds the bank made that day (they are on its statement too)."""
         data = await self._call("statement", "GET", "/api/v1/statement", params={"date": day.isoformat()})
@@ -189,17 +196,20 @@ class BankGatewayClient(JsonServiceClient):
         data = await self._call("void_order", "POST", f"/api/v1/orders/{path_segment(txn_ref)}/void")
         return str(data["status"])
 
-    async def query_order(self, txn_ref: str, *, created_at: datetime) -> OrderQuery:
-        """VNPay querydr: the order's payment. `created_at` is when the order was opened
+    async def query_order(
+        self, txn_ref: str, *, created_at: datetime, transaction_no: str | None = None
+    ) -> OrderQuery:
+        """VNPay querydr: the order's payment, or with `transaction_no` that transaction (and its
+        refund, when one is on record). `created_at` is when the order was opened
         (vnp_TransactionDate). Raises BankOrderNotFound (91) or BankRejected (other codes)."""
-        data = await self._merchant_api(
-            "querydr",
-            {
-                "vnp_TxnRef": txn_ref,
-                "vnp_TransactionDate": ipn.format_pay_date(created_at),
-                "vnp_OrderInfo": f"Truy van {txn_ref}",
-            },
-        )
+        values = {
+            "vnp_TxnRef": txn_ref,
+            "vnp_TransactionDate": ipn.format_pay_date(created_at),
+            "vnp_OrderInfo": f"Truy van {txn_ref}",
+        }
+        if transaction_no:
+            values["vnp_TransactionNo"] = transaction_no
+        data = await self._merchant_api("querydr", values)
         amount = data.get("vnp_Amount")
         pay_date = data.get("vnp_PayDate")
         return OrderQuery(
@@ -210,6 +220,7 @@ class BankGatewayClient(JsonServiceClient):
             bank_code=data.get("vnp_BankCode", ""),
             bank_tran_no=data.get("vnp_BankTranNo", ""),
             pay_date=ipn.parse_pay_date(pay_date) if pay_date else None,
+            transaction_type=data.get("vnp_TransactionType", vnpay_api.PAYMENT),
         )
 
     async def refund(
@@ -223,7 +234,8 @@ class BankGatewayClient(JsonServiceClient):
         reason: str,
     ) -> RefundAnswer:
         """VNPay refund, full (vnp_TransactionType 02), of one transaction. `request_id` must be
-        stable for one refund: the bank answers a repeated request id with its first answer."""
+        new for each request (VNPay refuses a repeat within the day); `transaction_date` is when
+        the order was opened. A retry after a lost answer asks querydr first (`domain.refunds`)."""
         data = await self._merchant_api(
             "refund",
             {
@@ -242,6 +254,7 @@ class BankGatewayClient(JsonServiceClient):
             response_code=data["vnp_ResponseCode"],
             message=str(data.get("vnp_Message", ""))[:200],
             refund_transaction_no=data.get("vnp_TransactionNo", ""),
+            transaction_status=data.get("vnp_TransactionStatus", ""),
         )
 
     async def _merchant_api(
@@ -266,11 +279,13 @@ class BankGatewayClient(JsonServiceClient):
         code = answer.get("vnp_ResponseCode", "")
         if code == vnpay_api.NOT_FOUND and not not_found_ok:
             raise BankOrderNotFound(f"bank {command}: order not found", operation=command, status_code=200)
-        if code in (vnpay_api.INVALID_CHECKSUM, vnpay_api.INVALID_FORMAT):
+        if code in (vnpay_api.INVALID_CHECKSUM, vnpay_api.INVALID_MERCHANT) or (
+            code == vnpay_api.INVALID_FORMAT and command == "querydr"
+        ):
             raise BankRejected(
                 f"bank {command}: {code} {answer.get('vnp_Message', '')}"[:200], operation=command
             )
-        if code == "99":
+        if code == vnpay_api.OTHER_ERROR or (code == vnpay_api.DUPLICATE and command == "querydr"):
             raise BankUnavailable(f"bank {command}: 99", operation=command)
         return answer
 

@@ -4,6 +4,9 @@ One module for both sides, like `adapters.ipn`: the bank simulator verifies and 
 it, `adapters.bank` signs with it. Requests and answers are JSON objects of `vnp_*` strings;
 the checksum is hex HMAC-SHA512 over the listed fields' values joined with "|" in a fixed order
 (not the sorted query string of the IPN). Pure: no I/O, no clock.
+
+querydr may name one transaction of the order (`vnp_TransactionNo`, outside the checksum, as
+VNPay lists it): the refund follower asks about the refunded transaction, not the order.
 """
 
 from __future__ import annotations
@@ -37,22 +40,42 @@ REFUND_RESPONSE = (
     "vnp_TransactionStatus", "vnp_OrderInfo",
 )  # fmt: skip
 
+PAYMENT = "01"
 FULL_REFUND = "02"
 """vnp_TransactionType of a full refund ("03" is partial: not offered)."""
+PARTIAL_REFUND = "03"
 
-# vnp_ResponseCode of the merchant API
+# vnp_ResponseCode of the merchant API (VNPay's tables for querydr and refund)
 OK = "00"
+INVALID_MERCHANT = "02"
+"""Invalid connection identifier (vnp_TmnCode)."""
 INVALID_FORMAT = "03"
 NOT_FOUND = "91"
 INVALID_AMOUNT = "93"
-ALREADY_REQUESTED = "94"
+"""refund: the amount is not valid (here: not the full amount)."""
+DUPLICATE = "94"
+"""querydr: a repeated request (vnp_RequestId) within the API's limit. refund: a refund was
+already requested for this transaction and VNPAY is processing it (or the request id repeats)."""
+ALREADY_REQUESTED = DUPLICATE
 NOT_SUCCESSFUL = "95"
+"""refund: the transaction did not succeed at VNPAY; the refund is refused."""
 INVALID_CHECKSUM = "97"
+OTHER_ERROR = "99"
 
-# vnp_TransactionStatus in answers
+# vnp_TransactionStatus (VNPay's table)
 PAID = "00"
+"""Payment successful (with vnp_TransactionType 02/03: the refund is done)."""
 PENDING = "01"
-REFUNDED = "05"
+"""Transaction not completed."""
+ERROR = "02"
+REVERSED = "04"
+"""Reversed: the customer's bank debited, VNPAY did not complete the transaction."""
+REFUND_PROCESSING = "05"
+"""VNPAY is processing the refund."""
+REFUND_SENT_TO_BANK = "06"
+"""VNPAY has sent the refund request to the bank."""
+SUSPECTED_FRAUD = "07"
+REFUND_REJECTED = "09"
 
 
 def checksum(values: Mapping[str, str], fields: Sequence[str], secret: str) -> str:

@@ -16,14 +16,15 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from adapters.db import Database
 from adapters.temporal_client import connect
-from api import ipn, prefill, public_receipts, renewals, stats
+from api import ipn, prefill, public_receipts, renewals, review, stats
 from api.answers import HealthAnswer
 from api.deps import Services
 from api.log_context import LogContextMiddleware
+from api.review import RefundDecision
 from api.safe_errors import SafeErrorsMiddleware
 from config import Settings, get_settings
 from domain.models import Declaration
-from domain.payments import ReviewDecision
+from domain.review import ReviewRequest
 from metrics import api as metrics_api
 
 log = logging.getLogger("bhyt.api")
@@ -69,6 +70,7 @@ def create_app(
     app.include_router(renewals.router)
     app.include_router(prefill.router)
     app.include_router(stats.router)
+    app.include_router(review.router)
     app.include_router(ipn.router)
     app.include_router(public_receipts.router)
 
@@ -81,7 +83,8 @@ def create_app(
             schemas = spec.setdefault("components", {}).setdefault("schemas", {})
             schemas.update(declaration.pop("$defs", {}))
             schemas["Declaration"] = declaration
-            schemas["ReviewDecision"] = ReviewDecision.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas["ReviewRequest"] = ReviewRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas["RefundDecision"] = RefundDecision.model_json_schema(ref_template="#/components/schemas/{model}")
             app.openapi_schema = spec
         return app.openapi_schema
 

@@ -11,8 +11,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import ValidationError
 
+from adapters.db.payments import refund_pending, refund_returned
 from adapters.db.receipt_lookup import receipt_by_application
 from api.answers import INVALID, NOT_FOUND, UNAUTHORIZED, ConflictAnswer, ErrorAnswer, ReceiptAnswer
 from api.body import TOO_LARGE, BodyNotJson, read_json
@@ -23,12 +23,12 @@ from domain.application import ApplicationView, NoticeView, RenewalInput, vietna
 from domain.eligibility import person_keys, same_person_pairs
 from domain.identifiers import CardRef, parse_card_number
 from domain.models import ApplicationStatus, Declaration
-from domain.payments import PaymentOutcome, PaymentState, ReviewDecision, recorded_state
+from domain.payments import PaymentOutcome, PaymentState, recorded_state
+from domain.reconciliation import OPEN_STATUSES, REVIEW_STATUS
 from domain.validation import (
     DeclarationInvalid,
     FieldError,
     duplicate_person_error,
-    field_errors,
     parse_declaration,
 )
 from workflows import client as renewals
@@ -208,16 +208,30 @@ async def _with_payments(svc: ServicesDep, view: ApplicationView) -> Application
         return view
     async with svc.db.unit_of_work(read_only=True) as uow:
         rows = await uow.repo.payments_of(view.payment.txn_ref)
+        overrides = {
+            a.transaction: f"accepted by {a.operator} without the bank's confirmation: {a.reason}"
+            for a in await uow.repo.operator_actions_of(view.application_id)
+            if a.action == "accept" and a.override
+        }
     known = {p.transaction: p for p in view.payments}
     for row in rows:
         state = recorded_state(
             allocated=row.allocated_at is not None,
-            refunded=row.refund_status == "refunded",
+            refunded=refund_returned(row.refund_status),
             application_status=view.status.value,
+            refund_pending=refund_pending(row.refund_status),
         )
         mine = known.get(row.payment_key)
-        if mine is not None and state not in (PaymentState.ALLOCATED, PaymentState.REFUNDED):
+        deciding = (
+            mine is not None
+            and mine.outcome in (PaymentState.PROCESSING, PaymentState.UNDER_REVIEW)
+            and view.status.value in (*OPEN_STATUSES, REVIEW_STATUS)
+        )
+        if deciding and state not in (PaymentState.ALLOCATED, PaymentState.REFUNDED):
             continue  # the run knows better while it is deciding
+        reason = row.refund_status or row.outcome
+        if row.refund_decided_by:
+            reason = f"{row.refund_status} (decided by {row.refund_decided_by})"
         known[row.payment_key] = PaymentOutcome(
             transaction=row.payment_key,
             bank_code=row.bank_code,
@@ -225,8 +239,11 @@ async def _with_payments(svc: ServicesDep, view: ApplicationView) -> Application
             amount=row.amount,
             pay_date=row.pay_date,
             outcome=state,
-            reason=mine.reason if mine else (row.refund_status or row.outcome),
+            reason=mine.reason if mine and not row.refund_status else reason,
         )
+    for transaction, why in overrides.items():  # the override is shown with the transaction, whoever decided
+        if transaction in known:
+            known[transaction] = known[transaction].model_copy(update={"reason": why})
     return view.model_copy(update={"payments": list(known.values())})
 
 
@@ -239,48 +256,8 @@ async def _with_payments(svc: ServicesDep, view: ApplicationView) -> Application
 )
 async def get_renewal(application_id: str, svc: ServicesDep) -> JSONResponse:
     """With `payments`: each bank transaction of the application and where its money stands
-    (`allocated`, `processing`, `under_review`, `refund_due`, `refunded`)."""
+    (`allocated`, `processing`, `under_review`, `refund_due`, `refund_pending`, `refunded`)."""
     return _view(await _with_payments(svc, await _find(svc, application_id)))
-
-
-@router.post(
-    "/{application_id}/review",
-    response_model=ApplicationView,
-    operation_id="resolveReview",
-    summary="An operator's decision on a payment review: accept a transfer, or refund and cancel",
-    responses={
-        **NOT_FOUND,
-        409: {"model": ErrorAnswer, "description": "the decision does not apply (names the field and why)"},
-        413: {"model": ErrorAnswer, "description": TOO_LARGE},
-        **INVALID,
-    },
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReviewDecision"}}},
-        }
-    },
-)
-async def resolve_review(application_id: str, request: Request, svc: ServicesDep) -> JSONResponse:
-    """The body is read after the bearer token was checked, and bounded (api.body)."""
-    from temporalio.client import WorkflowUpdateFailedError
-    from temporalio.service import RPCError
-
-    try:
-        decision = ReviewDecision.model_validate(await read_json(request))
-    except BodyNotJson:
-        return _invalid(DeclarationInvalid([NOT_JSON]))
-    except ValidationError as exc:
-        return _invalid(DeclarationInvalid(field_errors(exc)))
-    await _find(svc, application_id)
-    try:
-        view = await renewals.resolve_review(svc.temporal, application_id, decision)
-    except WorkflowUpdateFailedError as err:
-        cause = err.cause
-        raise HTTPException(status.HTTP_409_CONFLICT, str(getattr(cause, "message", cause))) from None
-    except RPCError as err:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"application not open: {err.message}") from None
-    return _view(await _with_payments(svc, view))
 
 
 CANCELLABLE = {ApplicationStatus.VERIFYING, ApplicationStatus.AWAITING_PAYMENT}

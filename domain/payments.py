@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.models import PaymentReceived
 
@@ -92,17 +92,28 @@ class ReviewDecision(BaseModel):
     action: Literal["accept", "refund_and_cancel"]
     transaction: str | None = Field(None, description="for accept: the transaction to allocate")
     operator: str = Field("operator", max_length=64, description="who decided (an operator id, not a name)")
+    override: bool = Field(False, description="accept a transaction the bank did not confirm (needs a reason)")
+    reason: str | None = Field(None, min_length=3, max_length=200, description="why (kept with the decision)")
+
+    @model_validator(mode="after")
+    def _override_has_a_reason(self) -> ReviewDecision:
+        if self.override and not self.reason:
+            raise ValueError("reason: an override needs a reason")
+        return self
 
 
-def recorded_state(*, allocated: bool, refunded: bool, application_status: str | None) -> PaymentState:
+def recorded_state(
+    *, allocated: bool, refunded: bool, application_status: str | None, refund_pending: bool = False
+) -> PaymentState:
     """Where a recorded paid transaction stands, by the invariant (the same rule `reconcile` uses)."""
     from domain.reconciliation import Finding, unallocated_finding
 
     if allocated:
         return PaymentState.ALLOCATED
-    finding = unallocated_finding(application_status, refunded=refunded)
+    finding = unallocated_finding(application_status, refunded=refunded, refund_pending=refund_pending)
     return {
         Finding.REFUNDED: PaymentState.REFUNDED,
+        Finding.REFUND_PENDING: PaymentState.REFUND_PENDING,
         Finding.IN_PROGRESS: PaymentState.PROCESSING,
         Finding.REVIEW: PaymentState.UNDER_REVIEW,
     }.get(finding, PaymentState.REFUND_DUE)

@@ -142,7 +142,8 @@ class BusinessGauges:
                         # domain.reconciliation.unallocated_finding's refund_due, for every day at once
                         BankPaymentRow.is_paid.is_(True),
                         BankPaymentRow.allocated_at.is_(None),
-                        BankPaymentRow.refund_status.is_distinct_from("refunded"),
+                        BankPaymentRow.refund_status.is_(None)
+                        | BankPaymentRow.refund_status.not_in(["refunded", "paid_back", "requested", "in_process"]),
                         ApplicationRow.status.is_(None)
                         | ApplicationRow.status.not_in([*OPEN_STATUSES, REVIEW_STATUS]),
                     )

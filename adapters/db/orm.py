@@ -224,10 +224,35 @@ class BankPaymentRow(Base):
     allocated_application_id: Mapped[str | None] = mapped_column(String(64))
     allocated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     refund_status: Mapped[str | None] = mapped_column(String(32))
-    """None, `refunded`, or `refused:<bank answer code>` (an operator follows up)."""
+    """None, `requested`, `in_process`, `refunded`, `rejected:<bank code>` (refund due: an operator
+    decides), or `paid_back` (an operator returned it by other means): `domain.refunds`."""
     refund_request_id: Mapped[str | None] = mapped_column(String(40))
     refund_transaction_no: Mapped[str | None] = mapped_column(String(64))
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    refund_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When the bank was first asked for the refund on record (a long-pending refund is listed)."""
+    refund_attempts: Mapped[int | None] = mapped_column(Integer)
+    """Refund requests sent so far: each gets its own vnp_RequestId (`domain.refunds.request_id`)."""
+    refund_checks: Mapped[int | None] = mapped_column(Integer)
+    refund_next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When the worker's refund follower asks the bank (querydr) again about a refund in process."""
+    refund_decided_by: Mapped[str | None] = mapped_column(String(64))
+    """The operator who decided on a rejected refund (retry, or paid back by other means)."""
+
+
+class OperatorActionRow(Base):
+    """Every operator decision, with the operator named by the token used (issue 20)."""
+
+    __tablename__ = "operator_actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    operator: Mapped[str] = mapped_column(String(64))
+    application_id: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    transaction: Mapped[str | None] = mapped_column(String(96))
+    override: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str | None] = mapped_column(String(200))
 
 
 class BankPaymentConflictRow(Base):

@@ -10,11 +10,12 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from adapters.db.orm import ApplicationRow, BankPaymentConflictRow, BankPaymentRow
+from adapters.db.orm import ApplicationRow, BankPaymentConflictRow, BankPaymentRow, OperatorActionRow
 from adapters.db.sql import Store, utcnow
 from domain.models import PaymentReceived
 from domain.payments import transaction_key
 from domain.reconciliation import RecordedPayment
+from domain.refunds import FINAL, RefundState, stored_state
 
 STREAM_BATCH = 2000
 """Rows fetched per round trip when a day's payments are streamed."""
@@ -25,6 +26,16 @@ OWN_RECORDS = ("querydr", "refund")
 
 CONFIRMED_OUTCOMES = frozenset({"confirmed", "00"})
 """`outcome` values of `record_bank_callback` that mean "this order is paid" (IPN answer 00)."""
+
+
+def refund_returned(refund_status: str | None) -> bool:
+    """The money went back: refunded by the bank, or paid back otherwise by an operator."""
+    return stored_state(refund_status) in FINAL
+
+
+def refund_pending(refund_status: str | None) -> bool:
+    """A refund request is with the bank (or its answer is not known yet)."""
+    return stored_state(refund_status) in (RefundState.REQUESTED, RefundState.IN_PROCESS, RefundState.RETRY)
 
 
 def payment_key(payment: PaymentReceived) -> str:
@@ -144,7 +155,10 @@ class PaymentStore(Store):
                 amount=row.amount,
                 allocated=row.allocated_at is not None,
                 application_status=status,
-                refunded=row.refund_status == REFUNDED,
+                refunded=refund_returned(row.refund_status),
+                transaction_no=row.transaction_no,
+                bank_code=row.bank_code,
+                refund_pending=refund_pending(row.refund_status),
             )
             for row, status in rows.all()
         ]
@@ -163,6 +177,8 @@ class PaymentStore(Store):
                 BankPaymentRow.allocated_at.is_not(None),
                 ApplicationRow.status,
                 BankPaymentRow.refund_status,
+                BankPaymentRow.transaction_no,
+                BankPaymentRow.bank_code,
             )
             .outerjoin(ApplicationRow, ApplicationRow.txn_ref == BankPaymentRow.txn_ref)
             .where(
@@ -183,9 +199,12 @@ class PaymentStore(Store):
                     amount=amount,
                     allocated=bool(allocated),
                     application_status=status,
-                    refunded=refund_status == REFUNDED,
+                    refunded=refund_returned(refund_status),
+                    transaction_no=transaction_no,
+                    bank_code=bank_code,
+                    refund_pending=refund_pending(refund_status),
                 )
-                for bank_tran_no, txn_ref, amount, allocated, status, refund_status in batch
+                for bank_tran_no, txn_ref, amount, allocated, status, refund_status, transaction_no, bank_code in batch
             ]
 
     def _bytewise(self, column: Any) -> Any:
@@ -265,18 +284,128 @@ class PaymentStore(Store):
             .execution_options(synchronize_session=False)
         )
 
-    async def claim_refund(self, payment: PaymentReceived, application_id: str, request_id: str) -> str:
-        """Before asking the bank: `allocated` (never refund it), `refunded` (done already), or
-        `claimed` — the row is marked so that step 4 refuses to allocate it from now on. The row
-        is locked, so an allocation and a refund of one transaction never both happen."""
-        row = await self._record_and_lock(payment, application_id, outcome="refund")
-        if row.allocated_at is not None:
-            return "allocated"
-        if row.refund_status == REFUNDED:
-            return "refunded"
-        row.refund_status = "requested"
+    async def lock_for_refund(self, payment: PaymentReceived, application_id: str) -> BankPaymentRow:
+        """The payment's row, recorded if need be and locked: whoever holds the lock decides
+        between allocating and refunding it (step 4 refuses a row with a refund on record)."""
+        return await self._record_and_lock(payment, application_id, outcome="refund")
+
+    @staticmethod
+    def start_refund_request(row: BankPaymentRow, request_id: str, now: datetime) -> None:
+        """A new refund request is about to go out: from now on the row is `requested` (a retry
+        asks the bank before sending anything), and step 4 refuses the transaction."""
+        row.refund_status = RefundState.REQUESTED.value
         row.refund_request_id = request_id
-        return "claimed"
+        row.refund_attempts = (row.refund_attempts or 0) + 1
+        row.refund_requested_at = now
+        row.refund_checks = 0
+        row.refund_next_check_at = None
+
+    async def record_refund_step(
+        self,
+        payment: PaymentReceived,
+        status: str,
+        *,
+        refund_transaction_no: str | None,
+        next_check_at: datetime | None,
+    ) -> None:
+        """What the bank said of the refund (answer or querydr), as `domain.refunds` read it."""
+        values: dict[str, Any] = {"refund_status": status, "refund_next_check_at": next_check_at}
+        if refund_transaction_no:
+            values["refund_transaction_no"] = refund_transaction_no
+        if status == REFUNDED:
+            values["refunded_at"] = utcnow()
+        await self.session.execute(
+            update(BankPaymentRow)
+            .where(BankPaymentRow.payment_key == payment_key(payment))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def refunds_to_follow(self, now: datetime, limit: int = 100) -> list[BankPaymentRow]:
+        """Refunds the bank is processing whose next check is due, and refunds an operator asked
+        to retry (the worker's follower)."""
+        rows = await self.session.scalars(
+            select(BankPaymentRow)
+            .where(
+                BankPaymentRow.refund_status == RefundState.IN_PROCESS.value,
+                (BankPaymentRow.refund_next_check_at.is_(None))
+                | (BankPaymentRow.refund_next_check_at <= now),
+            )
+            .order_by(BankPaymentRow.refund_next_check_at, BankPaymentRow.id)
+            .limit(limit)
+        )
+        return list(rows.all())
+
+    async def refunds_needing_operator(self, pending_before: datetime) -> list[BankPaymentRow]:
+        """Refunds the bank rejected or refused (refund due: an operator decides), and refunds
+        still with the bank since before `pending_before` (long pending)."""
+        rows = await self.session.scalars(
+            select(BankPaymentRow)
+            .where(
+                BankPaymentRow.refund_status.like("rejected:%")
+                | BankPaymentRow.refund_status.like("refused:%")
+                | (
+                    BankPaymentRow.refund_status.in_(
+                        [RefundState.REQUESTED.value, RefundState.IN_PROCESS.value]
+                    )
+                    & (BankPaymentRow.refund_requested_at < pending_before)
+                )
+            )
+            .order_by(BankPaymentRow.id)
+        )
+        return list(rows.all())
+
+    async def record_operator_action(
+        self,
+        *,
+        operator: str,
+        application_id: str,
+        action: str,
+        transaction: str | None = None,
+        override: bool = False,
+        reason: str | None = None,
+    ) -> None:
+        self.session.add(
+            OperatorActionRow(
+                at=utcnow(), operator=operator, application_id=application_id, action=action,
+                transaction=transaction, override=override, reason=reason,
+            )
+        )  # fmt: skip
+        await self.session.flush()
+
+    async def decide_refund(
+        self, application_id: str, transaction: str, decision: str, operator: str
+    ) -> BankPaymentRow:
+        """An operator's decision on a rejected refund: `retry` (a new request may go out) or
+        `paid_back` (returned by other means). Raises LookupError / ValueError naming the field."""
+        row = await self.session.scalar(
+            select(BankPaymentRow)
+            .where(BankPaymentRow.payment_key == transaction, BankPaymentRow.application_id == application_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if row is None:
+            raise LookupError("transaction: no such transaction for the application")
+        if stored_state(row.refund_status) != RefundState.REJECTED:
+            raise ValueError(
+                f"transaction: its refund is {stored_state(row.refund_status).value}, not rejected"
+            )
+        row.refund_decided_by = operator
+        if decision == "paid_back":
+            row.refund_status = RefundState.PAID_BACK.value
+            row.refunded_at = utcnow()
+        else:
+            row.refund_status = RefundState.RETRY.value
+            row.refund_next_check_at = None
+        return row
+
+    async def operator_actions_of(self, application_id: str) -> list[OperatorActionRow]:
+        rows = await self.session.scalars(
+            select(OperatorActionRow)
+            .where(OperatorActionRow.application_id == application_id)
+            .order_by(OperatorActionRow.id)
+        )
+        return list(rows.all())
 
     async def allocated_payment_key(self, application_id: str) -> str | None:
         return await self.session.scalar(

@@ -5,7 +5,7 @@ idempotent under retries and overlapping schedule runs); `applications.channel` 
 figures are broken down by, and the index on `applications.created_at` lets them read one period.
 
 Revision ID: 0010_reminders
-Revises: 0007_cancel
+Revises: 0008_refunds
 Create Date: 2026-12-05 09:00:00
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010_reminders"
-down_revision: str | None = "0007_cancel"
+down_revision: str | None = "0008_refunds"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

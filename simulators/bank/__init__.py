@@ -14,8 +14,10 @@ Endpoints:
                                           signed IPN (GET ipn_url?vnp_...) follows, retried with exponential
                                           backoff until the merchant answers RspCode 00 or 02
     GET  /api/v1/statement?date=YYYY-MM-DD  that day's settled transactions (GMT+7), for reconciliation
+    POST /merchant_webapi/api/transaction VNPay's merchant API: querydr and refund, VNPay's code tables
     GET|PUT /admin/knobs                  duplicate_callbacks, duplicate_concurrent, callback_delay_ms,
-                                          retry_base_ms, retry_max_ms, max_attempts, callback_timeout_ms
+                                          retry_base_ms, retry_max_ms, max_attempts, callback_timeout_ms,
+                                          refund_settle_ms, refund_outcome (success | rejected)
     GET  /pay/{txn_ref}                   a small payment page with Pay / Cancel buttons (the pay_url)
 
 The bank keeps no citizen data, so it loads nothing from the DESIGN §6 file.

@@ -7,11 +7,12 @@ import contextlib
 import html
 import json
 import logging
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import httpx
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, Response
@@ -41,6 +42,10 @@ class Knobs:
     retry_max_ms: int = 60_000
     max_attempts: int = 6
     callback_timeout_ms: int = 5000
+    refund_settle_ms: int = 0
+    """How long a refund taken (00) stays in process (05, then 06) before it is final."""
+    refund_outcome: Literal["success", "rejected"] = "success"
+    """How the refunds requested from now on end: refunded (00) or rejected (09)."""
 
 
 class KnobsIn(BaseModel):
@@ -51,6 +56,8 @@ class KnobsIn(BaseModel):
     retry_max_ms: int | None = Field(None, ge=0, le=3_600_000)
     max_attempts: int | None = Field(None, ge=1, le=100)
     callback_timeout_ms: int | None = Field(None, ge=1, le=600_000)
+    refund_settle_ms: int | None = Field(None, ge=0, le=86_400_000)
+    refund_outcome: Literal["success", "rejected"] | None = None
 
 
 class OrderIn(BaseModel):
@@ -195,7 +202,9 @@ def create_app(
     secret: str | None = None,
     tmn_code: str | None = None,
     knobs: Knobs | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> FastAPI:
+    """`clock` (UTC now) is for tests that move a refund's time on without waiting."""
     if secret is None or tmn_code is None:
         from config import get_settings
 
@@ -204,6 +213,7 @@ def create_app(
         tmn_code = settings.bhyt_tmn_code if tmn_code is None else tmn_code
     store = BankStore(db_path)
     knobs = knobs or Knobs()
+    clock = clock or (lambda: datetime.now(UTC))
     delivery = Delivery(store, knobs, secret)
 
     @contextlib.asynccontextmanager
@@ -323,16 +333,17 @@ def create_app(
         body: dict[str, Any] = {"date": day.isoformat(), "tmn_code": tmn_code}
         if limit is None:
             rows = store.settled(day, tmn_code)
+            done = store.refunded_among([r["transaction_no"] for r in rows], clock())
             for row in rows:
-                row["refunded"] = store.refunded(row["transaction_no"])
-            refunds = store.refunds_on(day)
+                row["refunded"] = row["transaction_no"] in done
+            refunds = store.refunds_on(day, clock())
             body.update(refunds=refunds, refunded_total=sum(r["amount"] for r in refunds))
         else:
             after = None
             if after_bank_tran_no is not None and after_transaction_no is not None:
                 after = (after_bank_tran_no, after_transaction_no)
             rows = store.settled_page(day, tmn_code, after=after, limit=limit)
-            refunded = store.refunded_among([r["transaction_no"] for r in rows])
+            refunded = store.refunded_among([r["transaction_no"] for r in rows], clock())
             for row in rows:
                 row["refunded"] = row["transaction_no"] in refunded
             last = rows[-1] if len(rows) == limit else None
@@ -347,10 +358,11 @@ def create_app(
 
     @app.post(vnpay_api.PATH, tags=["gateway"])
     def merchant_api(body: dict[str, Any]) -> dict[str, str]:
-        """VNPay's merchant API: `querydr` (an order's payment) and `refund` (full, of one transaction)."""
+        """VNPay's merchant API: `querydr` (an order's payment, or one transaction's refund) and
+        `refund` (full, of one transaction), with VNPay's answer codes (README, bank integrators)."""
         values = {k: str(v) for k, v in body.items()}
         command = values.get("vnp_Command", "")
-        now = datetime.now(ipn.GMT7)
+        now = clock()
         answer: dict[str, str] = {
             "vnp_ResponseId": values.get("vnp_RequestId", ""),
             "vnp_Command": command,
@@ -366,58 +378,85 @@ def create_app(
             return reply(vnpay_api.INVALID_FORMAT, "Unknown vnp_Command")
         if not vnpay_api.verify(values, vnpay_api.request_fields(command), secret):
             return reply(vnpay_api.INVALID_CHECKSUM, "Invalid checksum")
-        if values.get("vnp_TmnCode") != tmn_code or not values.get("vnp_RequestId"):
-            return reply(vnpay_api.INVALID_FORMAT, "Invalid vnp_TmnCode or vnp_RequestId")
-        order = store.get_order(values.get("vnp_TxnRef", ""))
+        if values.get("vnp_TmnCode") != tmn_code:
+            return reply(vnpay_api.INVALID_MERCHANT, "Invalid connection identifier (vnp_TmnCode)")
+        problem = _format_problem(values, command)
+        if problem:
+            return reply(vnpay_api.INVALID_FORMAT, f"Invalid {problem}")
+        if not store.take_request_id(
+            tmn_code=tmn_code,
+            day=now.astimezone(ipn.GMT7).date(),
+            request_id=values["vnp_RequestId"],
+            command=command,
+        ):
+            return reply(vnpay_api.DUPLICATE, "Duplicate request (vnp_RequestId already used today)")
+        order = store.get_order(values["vnp_TxnRef"])
         if order is None:
-            return reply(vnpay_api.NOT_FOUND, "Order not found")
+            return reply(vnpay_api.NOT_FOUND, "Transaction not found")
+        opened = datetime.fromisoformat(order["created_at"])
+        asked = ipn.parse_pay_date(values["vnp_TransactionDate"])
+        if abs(asked - opened) > TRANSACTION_DATE_TOLERANCE:
+            return reply(vnpay_api.NOT_FOUND, "Transaction not found (vnp_TransactionDate)")
+        transactions = store.transactions(order["txn_ref"])
         if command == "querydr":
-            transactions = store.transactions(order["txn_ref"])
-            paid = [t for t in transactions if (t["response_code"], t["transaction_status"]) == ("00", "00")]
-            chosen = next((t for t in paid if t["amount"] == order["amount"]), None)
-            chosen = chosen or (paid[-1] if paid else (transactions[-1] if transactions else None))
-            if chosen is None:
-                return reply(
-                    vnpay_api.OK, "Order not paid", vnp_Amount=ipn.amount_to_vnp(order["amount"]),
-                    vnp_TransactionStatus=vnpay_api.PENDING, vnp_OrderInfo=order["order_info"],
-                )  # fmt: skip
-            status = chosen["transaction_status"]
-            if status == "00" and store.refunded(chosen["transaction_no"]):
-                status = vnpay_api.REFUNDED
-            return reply(
-                vnpay_api.OK,
-                "Query success",
-                vnp_Amount=ipn.amount_to_vnp(chosen["amount"]),
-                vnp_BankCode=chosen["bank_code"],
-                vnp_BankTranNo=chosen["bank_tran_no"],
-                vnp_PayDate=ipn.format_pay_date(datetime.fromisoformat(chosen["pay_date"])),
-                vnp_TransactionNo=chosen["transaction_no"],
-                vnp_TransactionType="01",
-                vnp_TransactionStatus=status,
-                vnp_OrderInfo=order["order_info"],
-            )
-        if values.get("vnp_TransactionType") != vnpay_api.FULL_REFUND:
+            return reply(vnpay_api.OK, "Query success", **_querydr_fields(order, transactions, values, now))
+        if values["vnp_TransactionType"] != vnpay_api.FULL_REFUND:
             return reply(vnpay_api.INVALID_FORMAT, "Only full refunds (vnp_TransactionType=02)")
-        try:
-            amount = ipn.amount_from_vnp(values.get("vnp_Amount", ""))
-        except ValueError:
-            return reply(vnpay_api.INVALID_FORMAT, "Invalid vnp_Amount")
         made = store.refund(
             request_id=values["vnp_RequestId"],
-            transaction_no=values.get("vnp_TransactionNo", ""),
+            transaction_no=values["vnp_TransactionNo"],
             txn_ref=order["txn_ref"],
-            amount=amount,
+            amount=ipn.amount_from_vnp(values["vnp_Amount"]),
             at=now,
+            settle_ms=knobs.refund_settle_ms,
+            outcome=knobs.refund_outcome,
         )
+        original = next((t for t in transactions if t["transaction_no"] == made["transaction_no"]), None)
         return reply(
             made["response_code"],
             made["message"],
-            vnp_Amount=ipn.amount_to_vnp(made["amount"]),
+            vnp_Amount=values["vnp_Amount"],
+            vnp_BankCode=original["bank_code"] if original else "",
+            vnp_PayDate=ipn.format_pay_date(now),
             vnp_TransactionNo=made["refund_no"] or "",
             vnp_TransactionType=vnpay_api.FULL_REFUND,
-            vnp_TransactionStatus=vnpay_api.REFUNDED if made["response_code"] == "00" else "",
+            vnp_TransactionStatus=made["status"],
             vnp_OrderInfo=values.get("vnp_OrderInfo", ""),
         )
+
+    def _querydr_fields(
+        order: dict[str, Any], transactions: list[dict[str, Any]], values: dict[str, str], now: datetime
+    ) -> dict[str, str]:
+        """The order's payment, or the named transaction (vnp_TransactionNo); a transaction with
+        a refund on record answers as the refund: type 02 and the refund's status."""
+        wanted = values.get("vnp_TransactionNo", "")
+        if wanted:
+            chosen = next((t for t in transactions if t["transaction_no"] == wanted), None)
+        else:
+            paid = [t for t in transactions if (t["response_code"], t["transaction_status"]) == ("00", "00")]
+            chosen = next((t for t in paid if t["amount"] == order["amount"]), None)
+            chosen = chosen or (paid[-1] if paid else (transactions[-1] if transactions else None))
+        if chosen is None:
+            return {
+                "vnp_Amount": ipn.amount_to_vnp(order["amount"]),
+                "vnp_TransactionType": vnpay_api.PAYMENT,
+                "vnp_TransactionStatus": vnpay_api.PENDING,
+                "vnp_OrderInfo": order["order_info"],
+            }
+        fields = {
+            "vnp_Amount": ipn.amount_to_vnp(chosen["amount"]),
+            "vnp_BankCode": chosen["bank_code"],
+            "vnp_BankTranNo": chosen["bank_tran_no"],
+            "vnp_PayDate": ipn.format_pay_date(datetime.fromisoformat(chosen["pay_date"])),
+            "vnp_TransactionNo": chosen["transaction_no"],
+            "vnp_TransactionType": vnpay_api.PAYMENT,
+            "vnp_TransactionStatus": chosen["transaction_status"],
+            "vnp_OrderInfo": order["order_info"],
+        }
+        refund = store.latest_refund(chosen["transaction_no"], now)
+        if refund is not None:
+            fields.update(vnp_TransactionType=vnpay_api.FULL_REFUND, vnp_TransactionStatus=refund["status"])
+        return fields
 
     admin = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -455,6 +494,40 @@ def create_app(
     app.include_router(api)
     app.include_router(admin)
     return app
+
+
+TRANSACTION_DATE_TOLERANCE = timedelta(hours=24)
+"""vnp_TransactionDate must name when the order was opened (the merchant's record of it, GMT+7):
+a day either way is accepted, as the merchant's clock and ours differ by the call's time."""
+
+_REQUIRED = {
+    "querydr": ("vnp_RequestId", "vnp_Version", "vnp_TxnRef", "vnp_TransactionDate", "vnp_CreateDate", "vnp_IpAddr", "vnp_OrderInfo"),
+    "refund": (
+        "vnp_RequestId", "vnp_Version", "vnp_TransactionType", "vnp_TxnRef", "vnp_Amount", "vnp_TransactionNo",
+        "vnp_TransactionDate", "vnp_CreateBy", "vnp_CreateDate", "vnp_IpAddr", "vnp_OrderInfo",
+    ),
+}  # fmt: skip
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9]{1,32}$")
+_DATE = re.compile(r"^\d{14}$")
+
+
+def _format_problem(values: dict[str, str], command: str) -> str | None:
+    """The first field that is missing or not in VNPay's format (named, never echoed)."""
+    for name in _REQUIRED[command]:
+        if not values.get(name):
+            return name
+    if not _REQUEST_ID.match(values["vnp_RequestId"]):
+        return "vnp_RequestId"
+    for name in ("vnp_TransactionDate", "vnp_CreateDate"):
+        if not _DATE.match(values[name]):
+            return name
+        try:
+            ipn.parse_pay_date(values[name])
+        except ValueError:
+            return name
+    if command == "refund" and not re.match(r"^\d{1,15}$", values["vnp_Amount"]):
+        return "vnp_Amount"
+    return None
 
 
 def _status(order: dict[str, Any]) -> str:

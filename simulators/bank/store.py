@@ -8,7 +8,7 @@ finished delivering, as a real gateway would.
 from __future__ import annotations
 
 import sqlite3
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 from simulators.sqlite_store import SqliteStore
@@ -53,21 +53,48 @@ CREATE TABLE IF NOT EXISTS ipn_attempts (
     error           TEXT
 );
 CREATE INDEX IF NOT EXISTS ipn_attempts_txn ON ipn_attempts (txn_ref);
-CREATE TABLE IF NOT EXISTS refunds (
-    request_id          TEXT PRIMARY KEY,   -- vnp_RequestId: one request, one answer
+-- issue 20: refunds in process before they are final, request ids unique per merchant per day
+CREATE TABLE IF NOT EXISTS merchant_requests (
+    tmn_code    TEXT NOT NULL,
+    day         TEXT NOT NULL,              -- GMT+7
+    request_id  TEXT NOT NULL,
+    command     TEXT NOT NULL,
+    PRIMARY KEY (tmn_code, day, request_id)
+);
+CREATE TABLE IF NOT EXISTS refund_requests (
+    request_id          TEXT PRIMARY KEY,
     transaction_no      TEXT NOT NULL,
     txn_ref             TEXT NOT NULL,
     amount              INTEGER NOT NULL,
-    response_code       TEXT NOT NULL,
+    response_code       TEXT NOT NULL,      -- the answer to the request (00: taken)
     message             TEXT NOT NULL,
-    refund_no           TEXT,               -- set when the refund was made
-    created_at          TEXT NOT NULL,
-    refund_day          TEXT NOT NULL
+    refund_no           TEXT,
+    created_at          TEXT NOT NULL,      -- UTC ISO 8601
+    refund_day          TEXT NOT NULL,      -- GMT+7
+    outcome             TEXT,               -- success | rejected, once taken
+    settle_at           TEXT                -- UTC ISO 8601: in process (05, then 06) until then
 );
-CREATE UNIQUE INDEX IF NOT EXISTS refunds_one_per_transaction
-    ON refunds (transaction_no) WHERE response_code = '00';
+CREATE INDEX IF NOT EXISTS refund_requests_transaction ON refund_requests (transaction_no);
 """
 
+REFUND_PROCESSING, REFUND_SENT_TO_BANK, REFUND_DONE, REFUND_REJECTED = "05", "06", "00", "09"
+
+
+def _ts(moment: datetime) -> str:
+    """UTC, fixed width: stored times compare as text in SQL."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def refund_status(row: dict[str, Any] | sqlite3.Row, now: datetime) -> str:
+    """VNPay's vnp_TransactionStatus of a refund taken at `created_at`: 05 for the first half of
+    its settling time, 06 (sent to the bank) for the second, then 00 (refunded) or 09 (rejected)."""
+    created, settle = datetime.fromisoformat(row["created_at"]), datetime.fromisoformat(row["settle_at"])
+    if now < settle:
+        return REFUND_PROCESSING if now < created + (settle - created) / 2 else REFUND_SENT_TO_BANK
+    return REFUND_DONE if row["outcome"] == "success" else REFUND_REJECTED
+
+
+GMT7 = timezone(timedelta(hours=7))
 TRANSACTION_NO_BASE = 14_000_000
 """vnp_TransactionNo looks like VNPay's 8-digit numbers."""
 
@@ -124,79 +151,120 @@ class BankStore(SqliteStore):
                 return "voided"
             return str(row["status"])
 
+    # -- merchant API requests ------------------------------------------------------------------
+
+    def take_request_id(self, *, tmn_code: str, day: date, request_id: str, command: str) -> bool:
+        """False when this merchant already used this vnp_RequestId today (VNPay refuses it)."""
+        with self._connect() as db:
+            cur = db.execute(
+                "INSERT INTO merchant_requests (tmn_code, day, request_id, command) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                (tmn_code, day.isoformat(), request_id, command),
+            )
+            return cur.rowcount == 1
+
     # -- refunds --------------------------------------------------------------------------------
 
     def refund(
-        self, *, request_id: str, transaction_no: str, txn_ref: str, amount: int, at: datetime
+        self,
+        *,
+        request_id: str,
+        transaction_no: str,
+        txn_ref: str,
+        amount: int,
+        at: datetime,
+        settle_ms: int,
+        outcome: str,
     ) -> dict[str, Any]:
-        """Full refund of one successful transaction, atomically. The same request id gets the
-        stored answer again (no second refund); another request for a refunded transaction is 94."""
+        """Full refund of one successful transaction, atomically: taken (00) and in process for
+        `settle_ms`, then final per `outcome`; refused 91/95/93, or 94 while another refund of
+        the transaction is in process or done. Returns the request with its `status` now."""
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
-            known = db.execute("SELECT * FROM refunds WHERE request_id = ?", (request_id,)).fetchone()
-            if known is not None:
-                return dict(known)
             tx = db.execute(
                 "SELECT * FROM transactions WHERE transaction_no = ? AND txn_ref = ?",
                 (transaction_no, txn_ref),
             ).fetchone()
+            taken = db.execute(
+                "SELECT * FROM refund_requests WHERE transaction_no = ? AND response_code = '00'",
+                (transaction_no,),
+            ).fetchall()
             if tx is None:
-                code, message = "91", "Transaction not found"
+                code, message = "91", "Transaction not found for request refund"
             elif (tx["response_code"], tx["transaction_status"]) != ("00", "00"):
-                code, message = "95", "Transaction was not successful"
+                code, message = "95", "Transaction not successful at VNPAY: refund refused"
             elif amount != tx["amount"]:
                 code, message = "93", "Invalid refund amount (full refunds only)"
-            elif db.execute(
-                "SELECT 1 FROM refunds WHERE transaction_no = ? AND response_code = '00'", (transaction_no,)
-            ).fetchone():
-                code, message = "94", "Transaction already refunded"
+            elif any(refund_status(r, at) != REFUND_REJECTED for r in taken):
+                code, message = (
+                    "94",
+                    "A refund was already requested for this transaction: VNPAY is processing it",
+                )
             else:
-                code, message = "00", "Refund success"
-            refund_no = None
+                code, message = "00", "Refund request received"
+            refund_no = settle_at = None
             if code == "00":
-                count = db.execute("SELECT count(*) FROM refunds").fetchone()[0]
+                count = db.execute("SELECT count(*) FROM refund_requests").fetchone()[0]
                 refund_no = str(TRANSACTION_NO_BASE + 500_000 + int(count) + 1)
+                settle_at = _ts(at + timedelta(milliseconds=settle_ms))
             db.execute(
-                "INSERT INTO refunds (request_id, transaction_no, txn_ref, amount, response_code, message, refund_no, "
-                "created_at, refund_day) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO refund_requests (request_id, transaction_no, txn_ref, amount, response_code, message, "
+                "refund_no, created_at, refund_day, outcome, settle_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     request_id, transaction_no, txn_ref, amount, code, message, refund_no,
-                    at.isoformat(), at.date().isoformat(),
+                    _ts(at), at.astimezone(GMT7).date().isoformat(),
+                    outcome if code == "00" else None, settle_at,
                 ),
             )  # fmt: skip
-            row = db.execute("SELECT * FROM refunds WHERE request_id = ?", (request_id,)).fetchone()
-        return dict(row)
+            row = dict(
+                db.execute("SELECT * FROM refund_requests WHERE request_id = ?", (request_id,)).fetchone()
+            )
+        row["status"] = refund_status(row, at) if code == "00" else ""
+        return row
 
-    def refunds_on(self, day: date) -> list[dict[str, Any]]:
+    def latest_refund(self, transaction_no: str, now: datetime) -> dict[str, Any] | None:
+        """The transaction's last refund taken (code 00), with its `status` now; None if none."""
         with self._connect() as db:
-            rows = db.execute(
-                "SELECT transaction_no, txn_ref, amount, refund_no, created_at FROM refunds "
-                "WHERE refund_day = ? AND response_code = '00' ORDER BY created_at",
-                (day.isoformat(),),
-            ).fetchall()
-        return [dict(r) for r in rows]
+            row = db.execute(
+                "SELECT * FROM refund_requests WHERE transaction_no = ? AND response_code = '00' "
+                "ORDER BY created_at DESC, rowid DESC LIMIT 1",
+                (transaction_no,),
+            ).fetchone()
+        if row is None:
+            return None
+        out = dict(row)
+        out["status"] = refund_status(row, now)
+        return out
 
-    def refunded_among(self, transaction_nos: list[str]) -> set[str]:
+    def _done_refunds(
+        self, db: sqlite3.Connection, where: str, params: tuple[Any, ...], now: datetime
+    ) -> list[sqlite3.Row]:
+        return db.execute(
+            "SELECT transaction_no, txn_ref, amount, refund_no, created_at, refund_day FROM refund_requests "
+            f"WHERE response_code = '00' AND outcome = 'success' AND settle_at <= ? AND {where} ORDER BY created_at",
+            (_ts(now), *params),
+        ).fetchall()
+
+    def refunds_on(self, day: date, now: datetime) -> list[dict[str, Any]]:
+        """The refunds made (settled successfully) among those requested that day."""
+        with self._connect() as db:
+            rows = self._done_refunds(db, "refund_day = ?", (day.isoformat(),), now)
+        return [
+            {k: r[k] for k in ("transaction_no", "txn_ref", "amount", "refund_no", "created_at")}
+            for r in rows
+        ]
+
+    def refunded_among(self, transaction_nos: list[str], now: datetime) -> set[str]:
         """Which of these transactions were refunded: one query for a statement page."""
         if not transaction_nos:
             return set()
         marks = ",".join("?" * len(transaction_nos))
         with self._connect() as db:
-            rows = db.execute(
-                f"SELECT transaction_no FROM refunds WHERE response_code = '00' AND transaction_no IN ({marks})",
-                transaction_nos,
-            ).fetchall()
+            rows = self._done_refunds(db, f"transaction_no IN ({marks})", tuple(transaction_nos), now)
         return {r[0] for r in rows}
 
-    def refunded(self, transaction_no: str) -> bool:
-        with self._connect() as db:
-            return (
-                db.execute(
-                    "SELECT 1 FROM refunds WHERE transaction_no = ? AND response_code = '00'",
-                    (transaction_no,),
-                ).fetchone()
-                is not None
-            )
+    def refunded(self, transaction_no: str, now: datetime) -> bool:
+        return bool(self.refunded_among([transaction_no], now))
 
     # -- payments -------------------------------------------------------------------------------
 

@@ -399,21 +399,22 @@ async def test_querydr_finds_a_payment_whose_callback_is_late_and_void_is_too_la
     assert (answer.transaction_no, answer.bank_tran_no) == (paid["transaction_no"], paid["bank_tran_no"])
 
 
-async def test_refund_is_signed_full_idempotent_by_request_id_and_on_the_statement(signer, ipn_url, admin):
+async def test_refund_is_signed_full_once_per_transaction_and_on_the_statement(signer, ipn_url, admin):
     ref = new_ref()
+    opened = datetime.now(UTC)
     await signer.create_order(txn_ref=ref, amount=140_000, order_info="x", ipn_url=ipn_url)
     paid = await signer.pay(ref)
     pay_date = datetime.fromisoformat(paid["pay_date"])
-    args = dict(txn_ref=ref, transaction_no=paid["transaction_no"], transaction_date=pay_date, reason="test")
+    args = dict(txn_ref=ref, transaction_no=paid["transaction_no"], transaction_date=opened, reason="test")
 
     partial = await signer.refund(request_id="RFPART" + paid["transaction_no"], amount=100_000, **args)
-    assert (partial.response_code, partial.refunded) == ("93", False)  # full refunds only
+    assert partial.response_code == "93"  # full refunds only
     first = await signer.refund(request_id="RF" + paid["transaction_no"], amount=140_000, **args)
-    assert first.refunded and first.refund_transaction_no
+    assert (first.response_code, first.transaction_status) == ("00", "00") and first.refund_transaction_no
     again = await signer.refund(request_id="RF" + paid["transaction_no"], amount=140_000, **args)
-    assert again == first  # the same request: the same answer, no second refund
+    assert again.response_code == "94"  # VNPay: a request id is used once a day
     other = await signer.refund(request_id="RFX" + paid["transaction_no"], amount=140_000, **args)
-    assert other.response_code == "94"  # already refunded
+    assert other.response_code == "94"  # a refund of this transaction is on record
     missing = await signer.refund(request_id="RFMISSING", amount=140_000, **{**args, "transaction_no": "1"})
     assert missing.response_code == "91"
 
@@ -422,8 +423,74 @@ async def test_refund_is_signed_full_idempotent_by_request_id_and_on_the_stateme
     assert [(r["transaction_no"], r["amount"]) for r in refunds] == [(paid["transaction_no"], 140_000)]
     [line] = [t for t in statement["transactions"] if t["txn_ref"] == ref]
     assert line["refunded"] is True
-    answer = await signer.query_order(ref, created_at=datetime.now(UTC))
-    assert answer.transaction_status == "05" and not answer.paid
+    answer = await signer.query_order(ref, created_at=opened, transaction_no=paid["transaction_no"])
+    assert (answer.transaction_type, answer.transaction_status, answer.paid) == ("02", "00", False)
+
+
+async def test_a_refund_is_in_process_then_final_as_the_knobs_say(signer, ipn_url, admin):
+    """refund_settle_ms: 05 for the first half, 06 for the second, then refund_outcome decides."""
+    await set_knobs(admin, refund_settle_ms=1500, refund_outcome="rejected")
+    try:
+        ref = new_ref()
+        opened = datetime.now(UTC)
+        await signer.create_order(txn_ref=ref, amount=145_000, order_info="x", ipn_url=ipn_url)
+        paid = await signer.pay(ref)
+        args = dict(txn_ref=ref, transaction_no=paid["transaction_no"], transaction_date=opened, reason="t")
+        taken = await signer.refund(request_id="RFK" + paid["transaction_no"], amount=145_000, **args)
+        assert (taken.response_code, taken.transaction_status) == ("00", "05")
+        seen = set()
+        while True:
+            answer = await signer.query_order(ref, created_at=opened, transaction_no=paid["transaction_no"])
+            seen.add(answer.transaction_status)
+            if answer.transaction_status not in ("05", "06"):
+                break
+            await asyncio.sleep(0.1)
+        assert answer.transaction_type == "02" and answer.transaction_status == "09"
+        assert {"05", "06"} <= seen
+        await set_knobs(admin, refund_settle_ms=0, refund_outcome="success")
+        retried = await signer.refund(request_id="RFK2" + paid["transaction_no"], amount=145_000, **args)
+        assert (retried.response_code, retried.transaction_status) == ("00", "00")  # after a rejection: allowed
+    finally:
+        await set_knobs(admin, refund_settle_ms=0, refund_outcome="success")
+
+
+async def test_the_merchant_api_answers_with_vnpays_codes(bank, signer, ipn_url):
+    """02 another merchant code, 03 a field missing or malformed, 91 no such transaction (or
+    another vnp_TransactionDate), 94 a repeated request id, 95 a refund of a failed payment."""
+    from adapters import vnpay_api
+
+    ref = new_ref()
+    opened = datetime.now(UTC)
+    await signer.create_order(txn_ref=ref, amount=170_000, order_info="x", ipn_url=ipn_url)
+    failed = await signer.pay(ref, succeed=False)
+
+    async def raw(values: dict[str, str]) -> dict[str, str]:
+        command = values["vnp_Command"]
+        body = vnpay_api.signed(values, vnpay_api.request_fields(command), SECRET)
+        async with httpx.AsyncClient(base_url=bank.base_url) as http:
+            answer = (await http.post(vnpay_api.PATH, json=body)).json()
+        assert vnpay_api.verify(answer, vnpay_api.response_fields(command), SECRET)
+        return answer
+
+    base = {
+        "vnp_Version": "2.1.0", "vnp_Command": "querydr", "vnp_TmnCode": TMN, "vnp_TxnRef": ref,
+        "vnp_TransactionDate": ipn.format_pay_date(opened), "vnp_CreateDate": ipn.format_pay_date(opened),
+        "vnp_IpAddr": "127.0.0.1", "vnp_OrderInfo": "q",
+    }  # fmt: skip
+    rid = f"Q{int(time.time() * 1000)}"
+    assert (await raw({**base, "vnp_RequestId": rid + "a", "vnp_TmnCode": "OTHERTMN"}))["vnp_ResponseCode"] == "02"
+    assert (await raw({**base, "vnp_RequestId": rid + "b", "vnp_CreateDate": "2026"}))["vnp_ResponseCode"] == "03"
+    assert (await raw({**base, "vnp_RequestId": rid + "-"}))["vnp_ResponseCode"] == "03"
+    long_ago = ipn.format_pay_date(opened - timedelta(days=3))
+    assert (await raw({**base, "vnp_RequestId": rid + "c", "vnp_TransactionDate": long_ago}))["vnp_ResponseCode"] == "91"
+    ok = await raw({**base, "vnp_RequestId": rid + "d"})
+    assert (ok["vnp_ResponseCode"], ok["vnp_TransactionType"], ok["vnp_TransactionStatus"]) == ("00", "01", "02")
+    assert (await raw({**base, "vnp_RequestId": rid + "d"}))["vnp_ResponseCode"] == "94"
+    refund = {
+        **base, "vnp_Command": "refund", "vnp_RequestId": rid + "e", "vnp_TransactionType": "02",
+        "vnp_Amount": "17000000", "vnp_TransactionNo": failed["transaction_no"], "vnp_CreateBy": "t",
+    }  # fmt: skip
+    assert (await raw(refund))["vnp_ResponseCode"] == "95"
 
 
 async def test_a_request_with_a_bad_checksum_is_refused(bank, signer, ipn_url):

@@ -207,7 +207,7 @@ async def assert_invariant(
             states = [
                 r.allocated_at is not None,
                 r.refund_status == "refunded",
-                (r.refund_status or "").startswith("refused"),
+                (r.refund_status or "").startswith("rejected"),
             ]
             assert sum(states) == 1, (record.status, r.payment_key, r.refund_status, r.allocated_at)
         order = (await bank.get(f"/api/v1/orders/{record.txn_ref}")).json()
@@ -352,10 +352,10 @@ async def test_f6_ipn_after_expiry(stack, api, temporal, db, bank) -> None:
     assert [p["outcome"] for p in shown["payments"]] == ["refund_due"]
     from starter import refund
 
-    [(transaction, detail)] = await refund(stack.settings, view.application_id)
-    assert transaction == late["vnp_TransactionNo"] and detail == "bank answer 91"  # the bank never had it
+    [(transaction, detail)] = await refund(stack.settings, view.application_id, "dev-operator")
+    assert transaction == late["vnp_TransactionNo"] and detail == "rejected: bank answer 91"  # the bank never had it
     found = await assert_invariant(stack, temporal, db, bank, [view.application_id])
-    assert [p["refund"] for p in found[view.application_id]] == ["refused:91"]
+    assert [p["refund"] for p in found[view.application_id]] == ["rejected:91"]
 
 
 async def test_f7_worker_killed_after_the_payment(stack, temporal, db, bank) -> None:
@@ -382,13 +382,15 @@ async def test_f9_operator_refunds_a_wrong_amount(stack, api, temporal, db, bank
     assert [(p["transaction"], p["outcome"]) for p in shown["payments"]] == [
         (wrong["transaction_no"], "under_review")
     ]
+    operator = {"Authorization": "Bearer dev-operator-token"}
     refused = await api.post(
         f"/api/v1/renewals/{view.application_id}/review",
         json={"action": "accept", "transaction": wrong["transaction_no"]},
+        headers=operator,
     )
     assert refused.status_code == 409 and "transaction" in refused.json()["detail"]
     decided = await api.post(
-        f"/api/v1/renewals/{view.application_id}/review", json={"action": "refund_and_cancel"}
+        f"/api/v1/renewals/{view.application_id}/review", json={"action": "refund_and_cancel"}, headers=operator
     )
     assert decided.status_code == 200, decided.text
     final = await finish(temporal, view.application_id)

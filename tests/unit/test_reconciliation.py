@@ -48,7 +48,7 @@ def test_each_case_gets_its_finding() -> None:
 
 
 def test_a_clean_day_needs_no_attention() -> None:
-    report = reconcile([BankLine("1", "R", 5)], [paid("1", 5, allocated=True, status="completed")])
+    report = reconcile([BankLine("1", "REF1", 5)], [paid("1", 5, allocated=True, status="completed")])
     assert report.attention == []
     assert report.counts[Finding.MATCHED] == 1
 
@@ -79,3 +79,18 @@ def test_unallocated_money_on_a_completed_application_is_refund_due() -> None:
         "X": Finding.REFUNDED,
     }
     assert {line.bank_tran_no for line in reconcile(bank, ours).attention} == {"W", "D"}
+
+
+def test_a_bank_number_shared_by_two_records_keeps_the_alarm_of_the_one_not_at_bank() -> None:
+    """Issue 20, finding 3: vnp_BankTranNo is not unique. The statement holds X (FT0001, order AAA);
+    we hold X and Z (FT0001, order BBB, allocated, not at the bank): X matches, Z is an alarm."""
+    bank = [BankLine("FT0001", "AAA", 100)]
+    ours = [
+        RecordedPayment(bank_tran_no="FT0001", txn_ref="AAA", amount=100, allocated=True, application_status="completed"),
+        RecordedPayment(bank_tran_no="FT0001", txn_ref="BBB", amount=100, allocated=True, application_status="completed"),
+    ]
+    report = reconcile(bank, ours)
+    assert sorted((line.finding, line.txn_ref) for line in report.lines) == [
+        (Finding.MATCHED, "AAA"),
+        (Finding.NOT_AT_BANK, "BBB"),
+    ]
