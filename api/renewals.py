@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
@@ -22,7 +22,8 @@ from api.receipt_page import render_receipt
 from domain.application import ApplicationView, NoticeView, RenewalInput, vietnam_date
 from domain.eligibility import person_keys, same_person_pairs
 from domain.identifiers import CardRef, parse_card_number
-from domain.models import ApplicationStatus, Declaration
+from domain.messages import RENEWAL_SUCCESS
+from domain.models import ApplicationStatus, Declaration, MemberOutcome
 from domain.payments import PaymentOutcome, PaymentState, ReviewDecision, recorded_state
 from domain.validation import (
     DeclarationInvalid,
@@ -240,7 +241,28 @@ async def _with_payments(svc: ServicesDep, view: ApplicationView) -> Application
 async def get_renewal(application_id: str, svc: ServicesDep) -> JSONResponse:
     """With `payments`: each bank transaction of the application and where its money stands
     (`allocated`, `processing`, `under_review`, `refund_due`, `refunded`)."""
-    return _view(await _with_payments(svc, await _find(svc, application_id)))
+    return _view(await _with_results(svc, await _with_payments(svc, await _find(svc, application_id))))
+
+
+async def _with_results(svc: ServicesDep, view: ApplicationView) -> ApplicationView:
+    """Each renewed member's message as their success notice says it, with the day the card
+    works from when later than the notice (issue 22): the notice is the record of what was told."""
+    if not any(m.result == "renewed" for m in view.members):
+        return view
+    async with svc.db.unit_of_work(read_only=True) as uow:
+        told = {n.recipient: n for n in await uow.repo.notices_of(view.application_id) if n.kind == "renewed"}
+    members = []
+    for member in view.members:
+        notice = told.get(member.card_number)
+        if member.result == "renewed" and notice is not None:
+            usable = _usable_from(notice.message, member)
+            member = member.model_copy(update={"message": notice.message, "usable_from": usable})
+        members.append(member)
+    return view.model_copy(update={"members": members})
+
+
+def _usable_from(message: str, member: MemberOutcome) -> date | None:
+    return member.valid_from if message != RENEWAL_SUCCESS else None
 
 
 @router.post(

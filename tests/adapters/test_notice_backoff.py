@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from adapters.db import Database, migrate_async
 from adapters.notifications import Notice, Notifier
+from domain.application import NoticeView
 
 WEBHOOK = "http://notify.test/hook"
 
@@ -29,9 +31,21 @@ def notice(application_id: str, kind: str = "payment_due") -> Notice:
     return Notice(application_id, kind, "declarant", "Số tiền phải đóng: 1.000 đồng", {})
 
 
-async def states(db: Database, application_id: str) -> list[str]:
+async def views(db: Database, application_id: str) -> list[NoticeView]:
     async with db.unit_of_work(read_only=True) as uow:
-        return [n.status for n in await uow.repo.notices_of(application_id)]
+        return await uow.repo.notices_of(application_id)
+
+
+async def states(db: Database, application_id: str) -> list[str]:
+    return [n.status for n in await views(db, application_id)]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
 
 
 async def test_a_webhook_401_is_retried_with_backoff_and_alerted_never_rejected(db, caplog) -> None:
@@ -40,16 +54,23 @@ async def test_a_webhook_401_is_retried_with_backoff_and_alerted_never_rejected(
     def hook(request: httpx.Request) -> httpx.Response:
         return httpx.Response(answers.pop(0) if answers else 200)
 
-    notifier = Notifier(db, WEBHOOK, httpx.MockTransport(hook), backoff_seconds=0)
+    clock = Clock()
+    notifier = Notifier(db, WEBHOOK, httpx.MockTransport(hook), retry_base_seconds=10, clock=clock)
     await notifier.record(notice("app-401"))
     with caplog.at_level(logging.WARNING):
         await notifier.retry_pending()
     assert await states(db, "app-401") == ["retrying"]  # not rejected, not "pending"
     alerts = [r for r in caplog.records if "authentication" in r.getMessage()]
     assert alerts and all("Số tiền" not in r.getMessage() for r in alerts)
-    await notifier.retry_pending()  # 403: still retrying
-    assert await states(db, "app-401") == ["retrying"]
-    await notifier.retry_pending()
+    first = (await views(db, "app-401"))[0].deliveries[0]
+    assert first.next_attempt_at == clock.now + timedelta(seconds=10)
+    assert await notifier.retry_pending() == 0  # waits its backoff
+    clock.now += timedelta(seconds=10)
+    await notifier.retry_pending()  # 403: still retrying, and waiting twice as long
+    second = (await views(db, "app-401"))[0].deliveries[0]
+    assert second.status == "retrying" and second.next_attempt_at == clock.now + timedelta(seconds=20)
+    clock.now += timedelta(seconds=20)
+    assert await notifier.retry_pending() == 1
     assert await states(db, "app-401") == ["delivered"]
 
 
