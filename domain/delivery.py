@@ -74,7 +74,7 @@ class DeliveryState:
         """What the portal reads: a pending delivery that has failed at least once is retrying."""
         if self.status == PENDING:
             return "retrying" if self.failures else "pending"
-        return DELIVERED if self.status == DELIVERED else REJECTED
+        return "delivered" if self.status == DELIVERED else "rejected"
 
 
 def new_delivery(now: datetime) -> DeliveryState:
