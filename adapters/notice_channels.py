@@ -113,7 +113,6 @@ class WebhookChannel:
         return http_attempt(response)
 
 
-
 def smtp_address(url: str) -> tuple[str, int]:
     """`smtp://host:port` (NOTIFY_SMTP_URL) → (host, port); port 25 when not given."""
     parts = urlsplit(url)
@@ -218,4 +217,3 @@ class SmsChannel:
         except httpx.TransportError as exc:
             return Attempt(Outcome.RETRY, f"transport error: {type(exc).__name__}")
         return http_attempt(response)
-

@@ -237,7 +237,10 @@ class Notifier:
         async with self.db.unit_of_work() as uow:
             for (delivery_id, state, job, _channel), attempt in zip(jobs, attempts, strict=True):
                 after = after_attempt(state, attempt, self.clock(), self.backoff)
-                if await uow.repo.save_delivery(delivery_id, job.notice_id, after) and after.status == DELIVERED:
+                if (
+                    await uow.repo.save_delivery(delivery_id, job.notice_id, after)
+                    and after.status == DELIVERED
+                ):
                     delivered += 1
             await uow.commit()
         return delivered

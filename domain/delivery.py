@@ -88,9 +88,13 @@ def after_attempt(state: DeliveryState, attempt: Attempt, now: datetime, backoff
         return state
     attempts = state.attempts + 1
     if attempt.outcome is Outcome.DELIVERED:
-        return DeliveryState(DELIVERED, attempts, state.failures, state.next_attempt_at, now, state.last_error)
+        return DeliveryState(
+            DELIVERED, attempts, state.failures, state.next_attempt_at, now, state.last_error
+        )
     if attempt.outcome is Outcome.REJECTED:
-        return DeliveryState(REJECTED, attempts, state.failures + 1, state.next_attempt_at, None, attempt.error)
+        return DeliveryState(
+            REJECTED, attempts, state.failures + 1, state.next_attempt_at, None, attempt.error
+        )
     failures = state.failures + 1
     return DeliveryState(PENDING, attempts, failures, now + backoff.after(failures), None, attempt.error)
 

@@ -28,7 +28,8 @@ GSM7_BASIC = set(
 def unaccented(text: str) -> str:
     """Vietnamese without diacritics (đ → d), and nothing outside the GSM-7 basic alphabet."""
     base = "".join(
-        c for c in unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+        c
+        for c in unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
         if unicodedata.category(c) != "Mn"
     )
     return "".join(c if c in GSM7_BASIC else " " for c in unicodedata.normalize("NFC", base))

@@ -118,7 +118,9 @@ class DeliveryMachine(RuleBasedStateMachine):
                 )
             )
             await uow.commit()
-        await self.notifier.record(Notice(application_id, "payment_due", "declarant", "Số tiền phải đóng", {}))
+        await self.notifier.record(
+            Notice(application_id, "payment_due", "declarant", "Số tiền phải đóng", {})
+        )
 
     @precondition(lambda self: self.notices < 12)
     @rule()

@@ -48,7 +48,9 @@ def test_the_sms_carry_the_facts() -> None:
     assert "999.999.999 dong" in due and WORST_DUE["txn_ref"] in due and "23:59 31/12/2026" in due
     ok = sms_text("renewed", "GD4010101234567", RENEWAL_SUCCESS, {"valid_to": "2027-12-31"})
     assert ok.endswith(unaccented(RENEWAL_SUCCESS)) and "GD4010101234567" in ok and "31/12/2027" in ok
-    later = sms_text("renewed", "GD4010101234567", "…", {"valid_to": "2027-12-31", "usable_from": "2027-01-04"})
+    later = sms_text(
+        "renewed", "GD4010101234567", "…", {"valid_to": "2027-12-31", "usable_from": "2027-01-04"}
+    )
     assert "The co gia tri su dung tu ngay 04/01/2027" in later
 
 
@@ -56,12 +58,16 @@ def test_unaccented_vietnamese() -> None:
     assert unaccented("Đường Hoà Khánh, Thủy, Nguyễn") == "Duong Hoa Khanh, Thuy, Nguyen"
 
 
-@pytest.mark.parametrize("typed", ["0912345678", "0912 345 678", "+84 912.345.678", "84912345678", "091-234-5678"])
+@pytest.mark.parametrize(
+    "typed", ["0912345678", "0912 345 678", "+84 912.345.678", "84912345678", "091-234-5678"]
+)
 def test_mobile_numbers_as_people_type_them(typed: str) -> None:
     assert clean_phone(typed) == "0912345678"
 
 
-@pytest.mark.parametrize("typed", ["0123456789", "091234567", "02438251234", "+1 650 555 0100", "０９１２３４５６７８"])
+@pytest.mark.parametrize(
+    "typed", ["0123456789", "091234567", "02438251234", "+1 650 555 0100", "０９１２３４５６７８"]
+)
 def test_not_a_vietnamese_mobile_number(typed: str) -> None:
     with pytest.raises(ValueError):
         clean_phone(typed)
