@@ -13,11 +13,15 @@ from typing import Any
 
 import httpx
 import pytest
+from temporalio.client import Client
 
 from domain.messages import RENEWAL_SUCCESS
 from scripts.stack import Stack
 from simulators.mailbox import read_mail
+from tests.support.history import payloads, raw_history
 from tests.support.stack_clients import NO_KEEPALIVE, api_client
+from tests.temporal_support import CONVERTER
+from workflows.contract import workflow_id
 
 pytestmark = pytest.mark.e2e
 
@@ -149,6 +153,17 @@ async def test_the_declarant_gets_the_payment_due_and_success_notices_by_email_a
             "email": "delivered",
             "sms": "delivered",
         }
+
+    # the declarant is personal data: encrypted in the history, in no log, no search attribute
+    temporal = await Client.connect(stack.urls.temporal, data_converter=CONVERTER)
+    history = await raw_history(temporal, workflow_id(view["application_id"]))
+    assert all(p.metadata.get("encoding") == b"binary/encrypted" for p in payloads(history))
+    stored = history.SerializeToString()
+    logs = {name: stack.log_path(name).read_text(encoding="utf-8") for name in ("worker", "api")}
+    for value in ("Trần Thị Bình", "001182004521", "912000111", "binh.tran@example.vn"):
+        assert value.encode() not in stored, f"{value!r} in the raw history"
+        for name in ("worker", "api"):
+            assert value not in logs[name], f"{value!r} in the {name}'s log"
 
 
 async def _when(found: Any, ready: Callable[[Any], bool]) -> Any:
