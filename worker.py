@@ -107,9 +107,10 @@ def notice_channels(settings: Settings) -> dict[str, Any]:
 
 
 async def redeliver_notices(notifier: Notifier, stop: asyncio.Event, every: float = 60.0) -> None:
-    """The outbox's only deliverer: activities write notices, this sweep posts them to the
-    webhook; pending ones wait for the portal to come back, so no notice is lost and none
-    holds up a run. A notice the webhook refused (4xx) is marked rejected and left alone."""
+    """The outbox's only deliverer: activities write notices, this sweep sends them by every
+    channel (webhook, email, SMS); failed ones wait their own backoff, so no notice is lost and
+    none holds up a run or a newer notice. A notice refused for good (a 4xx other than 401/403,
+    an SMTP 5xx) is marked rejected on that channel and left alone."""
     while not stop.is_set():
         try:
             await asyncio.wait_for(stop.wait(), timeout=every)

@@ -40,6 +40,16 @@ async def states(db: Database, application_id: str) -> list[str]:
     return [n.status for n in await views(db, application_id)]
 
 
+async def test_a_webhook_401_leaves_the_notice_to_be_retried_not_rejected(db) -> None:
+    """Today's behaviour: a 401 marks the notice rejected forever, and the portal reads 'pending'."""
+    hook = httpx.MockTransport(lambda request: httpx.Response(401))
+    notifier = Notifier(db, WEBHOOK, hook, backoff_seconds=0)
+    await notifier.record(notice("app-401-once"))
+    await notifier.retry_pending()
+    assert await notifier.status(notice("app-401-once")) == ("pending", 1)
+    assert await states(db, "app-401-once") == ["retrying"]
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
