@@ -177,7 +177,8 @@ async def create_renewal(
             open_application_id=view.open_application_id,
         )
         return JSONResponse(status_code=status.HTTP_409_CONFLICT, content=busy.model_dump())
-    return _view(view, status.HTTP_201_CREATED)
+    addressed = view.model_copy(update={"addressee": declaration.the_declarant.full_name})
+    return _view(addressed, status.HTTP_201_CREATED)
 
 
 async def _one_person_one_line(svc: ServicesDep, declaration: Declaration) -> None:
@@ -245,12 +246,16 @@ async def get_renewal(application_id: str, svc: ServicesDep) -> JSONResponse:
 
 
 async def _with_results(svc: ServicesDep, view: ApplicationView) -> ApplicationView:
-    """Each renewed member's message as their success notice says it, with the day the card
-    works from when later than the notice (issue 22): the notice is the record of what was told."""
-    if not any(m.result == "renewed" for m in view.members):
-        return view
+    """Whom the application addresses (its declarant), and each renewed member's message as their
+    success notice says it, with the day the card works from when later than the notice (issue
+    22): the records are what was declared and what was told."""
     async with svc.db.unit_of_work(read_only=True) as uow:
-        told = {n.recipient: n for n in await uow.repo.notices_of(view.application_id) if n.kind == "renewed"}
+        record = await uow.repo.get_application(view.application_id)
+        renewed = any(m.result == "renewed" for m in view.members)
+        notices = await uow.repo.notices_of(view.application_id) if renewed else []
+    if record is not None and record.declaration is not None:
+        view = view.model_copy(update={"addressee": record.declaration.the_declarant.full_name})
+    told = {n.recipient: n for n in notices if n.kind == "renewed"}
     members = []
     for member in view.members:
         notice = told.get(member.card_number)

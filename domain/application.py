@@ -79,6 +79,10 @@ class ApplicationView(BaseModel):
     ignored_callbacks: int = 0
     payments: list[PaymentOutcome] = []
     """Every paid bank transaction of the application, with where its money stands."""
+    addressee: str | None = Field(
+        default=None,
+        description="the declarant the quote, the notices and the receipt are addressed to (the head when none was named)",
+    )
 
 
 class DeliveryView(BaseModel):

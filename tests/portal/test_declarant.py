@@ -32,11 +32,13 @@ async def test_the_declarant_pays_is_named_on_the_receipt_and_is_addressed_by_ev
     assert answer.status_code == 201, answer.text
     view = answer.json()
     assert view["status"] == "awaiting_payment", view
+    assert view["addressee"] == "Nguyễn Thị Mai"  # the quote is addressed to the declarant
     final = await api.pay(view, at=datetime.now(UTC))
     assert final.status == "completed"
     assert final.receipt is not None and final.receipt.payer_name == "Nguyễn Thị Mai"
     receipt = (await api.get(f"/{view['application_id']}/receipt")).json()
     assert receipt["payer_name"] == "Nguyễn Thị Mai"
+    assert (await api.get(f"/{view['application_id']}")).json()["addressee"] == "Nguyễn Thị Mai"
     notices = (await api.get(f"/{view['application_id']}/notices")).json()
     assert {n["kind"] for n in notices} == {"payment_due", "renewed"}
     assert all(n["addressee"] == "Nguyễn Thị Mai" for n in notices), notices
