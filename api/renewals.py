@@ -404,7 +404,7 @@ async def get_receipt(
     "/{application_id}/notices",
     response_model=list[NoticeView],
     operation_id="listNotices",
-    summary="Every notice of the application (kind, recipient, message, created, delivered or pending)",
+    summary="Every notice of the application (kind, recipient, addressee, message, its state on each channel)",
     responses={**NOT_FOUND},
 )
 async def list_notices(application_id: str, svc: ServicesDep) -> list[NoticeView]:
