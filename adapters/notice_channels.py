@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import format_datetime, formataddr
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -128,7 +129,8 @@ def email_message(job: DeliveryJob, sender: str) -> EmailMessage:
     mail["Subject"] = SUBJECTS.get(job.kind, "Thông báo gia hạn thẻ BHYT hộ gia đình")
     mail["From"] = sender
     mail["To"] = formataddr((job.addressee or "", job.address or ""))
-    mail["Message-ID"] = make_msgid(idstring=job.notice_id, domain="bhyt.baohiemxahoi.gov.vn")
+    mail["Date"] = format_datetime(datetime.now(UTC))
+    mail["Message-ID"] = f"<{job.notice_id}.{job.channel}@bhyt.notices>"
     lines = [f"Kính gửi {job.addressee}," if job.addressee else "Kính gửi người kê khai,", ""]
     if job.kind == "renewed":
         lines.append(f"Thẻ BHYT số {job.recipient}:")
@@ -144,8 +146,6 @@ def email_message(job: DeliveryJob, sender: str) -> EmailMessage:
 
 
 def _vn_day(iso: Any) -> str:
-    from datetime import date
-
     return date.fromisoformat(str(iso)).strftime("%d/%m/%Y") if iso else "—"
 
 
