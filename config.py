@@ -132,6 +132,18 @@ class Settings(BaseSettings):
     bhyt_refund_follow_seconds: float = 5.0
     """How often the worker's refund follower looks for refunds in process that are due a check
     (each refund is asked about with its own backoff: 10 s, 20 s, … at most an hour apart)."""
+    notify_smtp_url: str | None = None
+    """`smtp://host:port`: notices by email to the declarant (make run starts a local server)."""
+    notify_email_from: str = "BHXH Việt Nam <thongbao@bhyt.local>"
+    sms_gateway_url: str | None = None
+    """The SMS gateway (simulators/sms locally): notices by SMS to the declarant's mobile number."""
+    sms_gateway_api_key: str = "dev-sms-key"
+    sms_gateway_port: int = 8103
+    smtp_port: int = 8025
+    """Port of the local SMTP server `make run` starts when NOTIFY_SMTP_URL is not given."""
+    notify_retry_base_seconds: float = 5.0
+    """Backoff of a notice's delivery on one channel: 5 s, 10 s, 20 s, … after each failure."""
+    notify_retry_max_seconds: float = 3600.0
 
     # Worker tuning
     worker_max_concurrent_activities: int = 100

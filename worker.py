@@ -31,6 +31,7 @@ from activities.step4_allocation import AllocationActivities
 from activities.step5_result import ResultActivities
 from adapters.bank import BankGatewayClient
 from adapters.db import Database
+from adapters.notice_channels import EmailChannel, SmsChannel
 from adapters.notifications import Notifier
 from adapters.registry import RegistryClient
 from adapters.temporal_client import connect
@@ -104,10 +105,25 @@ def write_workflow_bytecode() -> None:
             log.info("workflow bytecode not written (%s): each run compiles the module", type(exc).__name__)
 
 
+def notice_channels(settings: Settings) -> dict[str, Any]:
+    """Email and SMS to the declarant, when their servers are configured, and the backoff."""
+    return {
+        "email": EmailChannel(settings.notify_smtp_url, settings.notify_email_from)
+        if settings.notify_smtp_url
+        else None,
+        "sms": SmsChannel(settings.sms_gateway_url, settings.sms_gateway_api_key)
+        if settings.sms_gateway_url
+        else None,
+        "retry_base_seconds": settings.notify_retry_base_seconds,
+        "retry_max_seconds": settings.notify_retry_max_seconds,
+    }
+
+
 async def redeliver_notices(notifier: Notifier, stop: asyncio.Event, every: float = 60.0) -> None:
-    """The outbox's only deliverer: activities write notices, this sweep posts them to the
-    webhook; pending ones wait for the portal to come back, so no notice is lost and none
-    holds up a run. A notice the webhook refused (4xx) is marked rejected and left alone."""
+    """The outbox's only deliverer: activities write notices, this sweep sends them by every
+    channel (webhook, email, SMS); failed ones wait their own backoff, so no notice is lost and
+    none holds up a run or a newer notice. A notice refused for good (a 4xx other than 401/403,
+    an SMTP 5xx) is marked rejected on that channel and left alone."""
     while not stop.is_set():
         try:
             await asyncio.wait_for(stop.wait(), timeout=every)
@@ -163,7 +179,10 @@ async def run_worker(settings: Settings, stop: asyncio.Event, client: Client | N
         bank = BankGatewayClient(settings.bank_url, settings.bhyt_tmn_code, secret=settings.bhyt_ipn_secret)
         stack.push_async_callback(bank.aclose)
         notifier = Notifier(
-            db, settings.notify_webhook_url or None, signing_secret=settings.notify_webhook_secret
+            db,
+            settings.notify_webhook_url or None,
+            signing_secret=settings.notify_webhook_secret,
+            **notice_channels(settings),
         )
         write_workflow_bytecode()
         worker = Worker(

@@ -28,10 +28,10 @@ class Declarant:
 
 
 async def last_declarant(repo: Repository, household_code: str) -> Declarant | None:
-    """The last declarant of the household (from its most recent application, whatever its
-    outcome), as the notices address them. Declarations do not carry a declarant of their own yet
-    (issue 22 part 1): the head declared, and the outbox recipient is `declarant` of that
-    application. The one place to change when they do."""
+    """The last declarant of the household: the one of its most recent application, whatever its
+    outcome. The notice's recipient `declarant` of that application is delivered, like every
+    notice, to the person its declaration names (the head when it names none), by each channel
+    they gave (email, SMS) and the webhook."""
     application = await repo.last_application_of(household_code)
     if application is None:
         return None
@@ -90,7 +90,11 @@ class ReminderActivities:
                         kind=kind_for(due.expires_on),
                         recipient=declarant.recipient,
                         message=reminder_message(due.expires_on, request.today, link),
-                        payload={"expires_on": due.expires_on.isoformat(), "prefill_url": prefill},
+                        payload={
+                            "expires_on": due.expires_on.isoformat(),
+                            "prefill_url": prefill,
+                            "link": link,
+                        },
                     ),
                 )
                 sent += 1

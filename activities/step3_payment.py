@@ -109,7 +109,12 @@ class PaymentActivities:
             "payment_due",
             "declarant",
             notices.payment_due(quote, instructions),
-            {"amount": quote.total},
+            {
+                "amount": quote.total,
+                "cards": len(quote.lines),
+                "txn_ref": txn_ref,
+                "deadline": request.deadline.isoformat(),
+            },
         )
         async with self._db.unit_of_work() as uow:
             await write_notice(uow.repo, notice)

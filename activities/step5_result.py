@@ -2,30 +2,39 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 from temporalio import activity
 
 from activities.inputs import ResultNotices
 from adapters.notifications import Notice, Notifier, write_notice
-from domain.messages import RENEWAL_SUCCESS
+from domain.application import vietnam_date
 from domain.models import ApplicationStatus
+from domain.notices import renewal_success, usable_from
 
 
-def renewed_notices(request: ResultNotices) -> list[Notice]:
-    """One success notice per renewed card, with the prescribed message."""
-    return [
-        Notice(
-            application_id=request.application_id,
-            kind="renewed",
-            recipient=allocation.card_number,
-            message=RENEWAL_SUCCESS,
-            payload={
-                "receipt": request.receipt_label,
-                "valid_from": allocation.valid_from.isoformat(),
-                "valid_to": allocation.valid_to.isoformat(),
-            },
+def renewed_notices(request: ResultNotices, notice_date: date | None = None) -> list[Notice]:
+    """One success notice per renewed card, with the prescribed message and, when the card can
+    only be used later than the notice, the date it works from (issue 22 finding 2)."""
+    today = notice_date or vietnam_date(datetime.now(UTC))
+    notices = []
+    for allocation in request.allocations:
+        usable = usable_from(allocation.valid_from, allocation.old_valid_to, today)
+        notices.append(
+            Notice(
+                application_id=request.application_id,
+                kind="renewed",
+                recipient=allocation.card_number,
+                message=renewal_success(usable),
+                payload={
+                    "receipt": request.receipt_label,
+                    "valid_from": allocation.valid_from.isoformat(),
+                    "valid_to": allocation.valid_to.isoformat(),
+                    "usable_from": None if usable is None else usable.isoformat(),
+                },
+            )
         )
-        for allocation in request.allocations
-    ]
+    return notices
 
 
 class ResultActivities:

@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
@@ -22,7 +22,8 @@ from api.receipt_page import render_receipt
 from domain.application import ApplicationView, NoticeView, RenewalInput, vietnam_date
 from domain.eligibility import person_keys, same_person_pairs
 from domain.identifiers import CardRef, parse_card_number
-from domain.models import ApplicationStatus, Declaration
+from domain.messages import RENEWAL_SUCCESS
+from domain.models import ApplicationStatus, Declaration, MemberOutcome
 from domain.payments import PaymentOutcome, PaymentState, recorded_state
 from domain.reconciliation import OPEN_STATUSES, REVIEW_STATUS
 from domain.validation import (
@@ -176,7 +177,8 @@ async def create_renewal(
             open_application_id=view.open_application_id,
         )
         return JSONResponse(status_code=status.HTTP_409_CONFLICT, content=busy.model_dump())
-    return _view(view, status.HTTP_201_CREATED)
+    addressed = view.model_copy(update={"addressee": declaration.the_declarant.full_name})
+    return _view(addressed, status.HTTP_201_CREATED)
 
 
 async def _one_person_one_line(svc: ServicesDep, declaration: Declaration) -> None:
@@ -257,7 +259,32 @@ async def _with_payments(svc: ServicesDep, view: ApplicationView) -> Application
 async def get_renewal(application_id: str, svc: ServicesDep) -> JSONResponse:
     """With `payments`: each bank transaction of the application and where its money stands
     (`allocated`, `processing`, `under_review`, `refund_due`, `refund_pending`, `refunded`)."""
-    return _view(await _with_payments(svc, await _find(svc, application_id)))
+    return _view(await _with_results(svc, await _with_payments(svc, await _find(svc, application_id))))
+
+
+async def _with_results(svc: ServicesDep, view: ApplicationView) -> ApplicationView:
+    """Whom the application addresses (its declarant), and each renewed member's message as their
+    success notice says it, with the day the card works from when later than the notice (issue
+    22): the records are what was declared and what was told."""
+    async with svc.db.unit_of_work(read_only=True) as uow:
+        record = await uow.repo.get_application(view.application_id)
+        renewed = any(m.result == "renewed" for m in view.members)
+        notices = await uow.repo.notices_of(view.application_id) if renewed else []
+    if record is not None and record.declaration is not None:
+        view = view.model_copy(update={"addressee": record.declaration.the_declarant.full_name})
+    told = {n.recipient: n for n in notices if n.kind == "renewed"}
+    members = []
+    for member in view.members:
+        notice = told.get(member.card_number)
+        if member.result == "renewed" and notice is not None:
+            usable = _usable_from(notice.message, member)
+            member = member.model_copy(update={"message": notice.message, "usable_from": usable})
+        members.append(member)
+    return view.model_copy(update={"members": members})
+
+
+def _usable_from(message: str, member: MemberOutcome) -> date | None:
+    return member.valid_from if message != RENEWAL_SUCCESS else None
 
 
 CANCELLABLE = {ApplicationStatus.VERIFYING, ApplicationStatus.AWAITING_PAYMENT}
@@ -354,7 +381,7 @@ async def get_receipt(
     "/{application_id}/notices",
     response_model=list[NoticeView],
     operation_id="listNotices",
-    summary="Every notice of the application (kind, recipient, message, created, delivered or pending)",
+    summary="Every notice of the application (kind, recipient, addressee, message, its state on each channel)",
     responses={**NOT_FOUND},
 )
 async def list_notices(application_id: str, svc: ServicesDep) -> list[NoticeView]:

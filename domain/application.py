@@ -79,17 +79,44 @@ class ApplicationView(BaseModel):
     ignored_callbacks: int = 0
     payments: list[PaymentOutcome] = []
     """Every paid bank transaction of the application, with where its money stands."""
+    addressee: str | None = Field(
+        default=None,
+        description="the declarant the quote, the notices and the receipt are addressed to (the head when none was named)",
+    )
+
+
+class DeliveryView(BaseModel):
+    """One notice on one channel (issue 22): its own state, attempts and next attempt."""
+
+    channel: Literal["webhook", "email", "sms"]
+    status: Literal["pending", "retrying", "delivered", "rejected"] = Field(
+        description="pending: not tried yet; retrying: failed, next attempt scheduled (backoff); "
+        "delivered: the channel took it; rejected: refused for good (no further attempt)"
+    )
+    attempts: int
+    next_attempt_at: datetime | None = None
+    delivered_at: datetime | None = None
+    last_error: str | None = Field(default=None, description="a code (HTTP 503, SMTP 550), never a text")
 
 
 class NoticeView(BaseModel):
     """One notice of an application as the portal reads it (GET /renewals/{id}/notices)."""
 
     kind: str = Field(description="payment_due, rejected, expired, cancelled, payment_review or renewed")
-    recipient: str = Field(description="'declarant', or the card number of a renewed participant")
+    recipient: str = Field(
+        description="'declarant', or the card number of the renewed participant the notice is about"
+    )
+    addressee: str | None = Field(
+        default=None, description="the declarant the notice is addressed to (the head when none was named)"
+    )
     message: str
     created_at: datetime
-    status: Literal["delivered", "pending"]
+    status: Literal["pending", "retrying", "delivered", "rejected"] = Field(
+        description="over its channels: delivered once every channel took it, retrying while one "
+        "still tries after a failure, rejected when one refused it for good"
+    )
     delivered_at: datetime | None = None
+    deliveries: list[DeliveryView] = []
 
 
 def vietnam_date(moment: datetime) -> date:

@@ -22,6 +22,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from domain.declarant import Channel, Declarant, head_as_declarant
 from domain.messages import RENEWAL_SUCCESS
 from domain.names import MAX_NAME_LENGTH, InvalidName, clean_name
 from domain.relations import Relation, clean_relation_text, parse_relation
@@ -97,6 +98,17 @@ class Declaration(_Frozen):
 
     head: Head
     members: list[Member] = Field(min_length=1, max_length=MAX_MEMBERS)
+    declarant: Declarant | None = Field(
+        default=None, description="who declares, pays and is told (issue 22); absent: the head"
+    )
+    channel: Channel = Field(default=Channel.PORTAL, description="where the application came from")
+
+    @property
+    def the_declarant(self) -> Declarant:
+        """The declarant named, else the head: whom the notices and the receipt address."""
+        if self.declarant is not None:
+            return self.declarant
+        return head_as_declarant(self.head.full_name, self.head.personal_id)
 
 
 class ApplicationStatus(StrEnum):
@@ -280,6 +292,9 @@ class MemberOutcome(_Frozen):
     mismatched_fields: list[str] = []
     valid_from: date | None = Field(default=None, description="new validity, once renewed")
     valid_to: date | None = None
+    usable_from: date | None = Field(
+        default=None, description="once renewed: the day the card can first be used, when later than the notice"
+    )
 
     @model_validator(mode="after")
     def _renewed_message(self) -> MemberOutcome:

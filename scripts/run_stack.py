@@ -53,6 +53,9 @@ def banner(stack: Stack) -> str:
                               "Vietnam time   (Temporal UI → Schedules; run now: starter.py remind)"),
         ("Registry simulator", urls.registry),
         ("Bank simulator", urls.bank),
+        ("SMS simulator", f"{urls.sms}   (sent SMS: {urls.sms}/api/v1/messages)"),
+        ("Email (SMTP)", f"{urls.smtp}   " + (f"(mail kept in {_relative(stack.mail_dir)}/new)"
+                                              if stack.local_mailbox else "(NOTIFY_SMTP_URL)")),
         ("BHXH database", _display_url(env["DATABASE_URL"])),
         ("Temporal history", _relative(stack.var_dir / "temporal.db")),
         ("Logs", _relative(stack.log_dir) + "/<component>.log"),

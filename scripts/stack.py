@@ -108,6 +108,8 @@ class Ports:
     temporal_http: int | None = None
     temporal_metrics: int | None = None
     worker_metrics: int | None = None
+    sms: int | None = None
+    smtp: int | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Ports:
@@ -121,6 +123,8 @@ class Ports:
             registry=settings.registry_port,
             bank=settings.bank_port,
             codec=settings.bhyt_codec_port,
+            sms=settings.sms_gateway_port,
+            smtp=settings.smtp_port,
         )
 
     @classmethod
@@ -129,16 +133,12 @@ class Ports:
         return cls(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8])
 
     def completed(self) -> Ports:
-        if None not in (self.temporal_http, self.temporal_metrics, self.worker_metrics):
+        optional = ("temporal_http", "temporal_metrics", "worker_metrics", "sms", "smtp")
+        if None not in (getattr(self, name) for name in optional):
             return self
         taken = set(dataclasses.astuple(self))
-        extra = [p for p in free_ports(6) if p not in taken][:3]
-        return dataclasses.replace(
-            self,
-            temporal_http=self.temporal_http or extra[0],
-            temporal_metrics=self.temporal_metrics or extra[1],
-            worker_metrics=self.worker_metrics or extra[2],
-        )
+        extra = iter([p for p in free_ports(10) if p not in taken])
+        return dataclasses.replace(self, **{name: getattr(self, name) or next(extra) for name in optional})
 
     def named(self) -> dict[str, int]:
         return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
@@ -155,6 +155,9 @@ class Urls:
     bank: str
     codec: str
     worker_metrics: str
+    sms: str = ""
+    """The SMS gateway simulator (GET /api/v1/messages reads what it sent)."""
+    smtp: str = ""
 
 
 _running: weakref.WeakSet[Stack] = weakref.WeakSet()
@@ -230,6 +233,10 @@ class Stack:
             bhyt_codec_port=p.codec,
             bhyt_codec_url=f"http://{LOCALHOST}:{p.codec}",
             worker_metrics_address=f"{LOCALHOST}:{p.worker_metrics}",
+            sms_gateway_url=f"http://{LOCALHOST}:{p.sms}",
+            sms_gateway_port=p.sms,
+            smtp_port=p.smtp,
+            notify_smtp_url=self.base_settings.notify_smtp_url or f"smtp://{LOCALHOST}:{p.smtp}",
         )
         # receipt signing: this stack's own local certificate unless one is configured
         values["bhyt_receipt_cert_file"] = values.get("bhyt_receipt_cert_file") or str(self.receipt_cert_file)
@@ -260,6 +267,8 @@ class Stack:
             bank=self.env["BANK_URL"],
             codec=self.env["BHYT_CODEC_URL"],
             worker_metrics=f"http://{self.env['WORKER_METRICS_ADDRESS']}/metrics",
+            sms=self.env["SMS_GATEWAY_URL"],
+            smtp=self.env["NOTIFY_SMTP_URL"],
         )
 
     @property
@@ -275,6 +284,16 @@ class Stack:
     @property
     def receipt_key_file(self) -> Path:
         return self.var_dir / "receipt-signing" / "key.pem"
+
+    @property
+    def mail_dir(self) -> Path:
+        """The local SMTP server's Maildir: every email notice sent under this stack."""
+        return self.var_dir / "mail"
+
+    @property
+    def local_mailbox(self) -> bool:
+        """The stack runs its own SMTP server unless NOTIFY_SMTP_URL names another one."""
+        return not self.base_settings.notify_smtp_url
 
     @property
     def seed_marker(self) -> Path:
@@ -312,6 +331,9 @@ class Stack:
             self._run_once("migrate", [self.python, "-m", "scripts.migrate"], timeout=180)
             self._start_simulator("registry")
             self._start_simulator("bank")
+            self._start_simulator("sms")
+            if self.local_mailbox:
+                self._start_mailbox()
             if seed:
                 self._seed_once(DEMO_DATA if seed is True else Path(seed))
             self._start_worker()
@@ -423,10 +445,17 @@ class Stack:
         self.seed_marker.write_text(f"{data_file}\n{datetime.now().isoformat(timespec='seconds')}\n")
 
     def _start_simulator(self, name: str) -> None:
-        port = self.ports.registry if name == "registry" else self.ports.bank
+        port = {"registry": self.ports.registry, "bank": self.ports.bank, "sms": self.ports.sms}[name]
         cmd = [self.python, "-m", f"simulators.{name}", "--host", LOCALHOST, "--port", str(port),
                "--db", str(self.var_dir / f"{name}.db")]  # fmt: skip
         self._start_http(name, cmd, f"{getattr(self.urls, name)}/health")
+
+    def _start_mailbox(self) -> None:
+        """The local SMTP server (aiosmtpd) that keeps every email notice in `mail_dir`."""
+        cmd = [self.python, "-m", "simulators.mailbox", "--host", LOCALHOST, "--port", str(self.ports.smtp),
+               "--dir", str(self.mail_dir)]  # fmt: skip
+        proc = self._spawn("mailbox", cmd)
+        self._wait(proc, lambda: tcp_open(LOCALHOST, self.ports.smtp or 0), 60, f"SMTP on {self.urls.smtp}")
 
     def _start_http(self, name: str, cmd: list[str], health_url: str) -> None:
         proc = self._spawn(name, cmd)
@@ -502,6 +531,8 @@ class Stack:
             self._start_temporal()
         elif name == "worker":
             self._start_worker()
+        elif name == "mailbox":
+            self._start_mailbox()
         else:
             self._start_simulator(name)
 

@@ -26,7 +26,11 @@ async def test_pending_notices_are_redelivered(tmp_path) -> None:  # type: ignor
         return httpx.Response(200)
 
     notifier = Notifier(
-        db, "http://portal.test/hook", transport=httpx.MockTransport(portal), backoff_seconds=0
+        db,
+        "http://portal.test/hook",
+        transport=httpx.MockTransport(portal),
+        backoff_seconds=0,
+        retry_base_seconds=0,
     )
     notice = Notice("app-1", "payment_due", "declarant", "Số tiền phải đóng", {})
     try:

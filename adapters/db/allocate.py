@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from adapters.db.errors import PaymentAlreadyAllocatedError, PaymentMismatchError, UnknownParticipantError
-from adapters.db.records import AllocationRequest, AllocationResult
+from adapters.db.records import AllocationRequest, AllocationResult, ApplicationRecord
 from adapters.db.sql import utcnow
 from domain.allocation import (
     AllocationRefused,
@@ -39,6 +39,15 @@ _REFUSAL = {
     MismatchKind.AMOUNT: "paid amount differs from the quote",
     MismatchKind.STATUS: "the payment was not successful",
 }
+
+
+def _payer(application: ApplicationRecord, fallback: str) -> str:
+    """The declarant pays (QĐ 1187 bước 3): read from the recorded declaration, already loaded by
+    the lock, so the workflow's input (the head's name) is only the fallback of a declaration
+    never recorded."""
+    if application.declaration is None:
+        return fallback
+    return application.declaration.the_declarant.full_name
 
 
 async def allocate(repo: Repository, request: AllocationRequest) -> AllocationResult:
@@ -109,7 +118,7 @@ async def allocate(repo: Repository, request: AllocationRequest) -> AllocationRe
         series=request.series,
         number=number,
         issued_on=request.payment_date,
-        payer_name=request.payer_name,
+        payer_name=_payer(application, request.payer_name),
         payment=payment,
     )
     await repo.save_receipt(request.application_id, payment_row.id, receipt)

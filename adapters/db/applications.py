@@ -41,6 +41,7 @@ class ApplicationStore(Store):
             "province_code": record.province_code,
             "member_count": record.member_count,
             "declaration": None if record.declaration is None else record.declaration.model_dump(mode="json"),
+            "channel": "portal" if record.declaration is None else record.declaration.channel.value,
             "quote": None if record.quote is None else record.quote.model_dump(mode="json"),
             "txn_ref": record.txn_ref,
             "amount": record.amount,

@@ -400,6 +400,8 @@ class NotificationRow(Base):
     last_error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    """When the sweeper gave the notice its deliveries (one per channel of the declarant)."""
 
     __table_args__ = (UniqueConstraint("application_id", "kind", "recipient"),)
 
@@ -418,3 +420,27 @@ class ReminderRow(Base):
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (UniqueConstraint("household_code", "expires_on"),)
+
+
+class NoticeDeliveryRow(Base):
+    """One notice on one channel (webhook, email, sms), with its own state and backoff: a channel
+    that is down never holds up another, and one notice failing never holds up newer ones."""
+
+    __tablename__ = "notice_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    notice_id: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str | None] = mapped_column(String(254))
+    """The email address or mobile number (personal data: never logged); none for the webhook."""
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("notice_id", "channel"),
+        Index("ix_notice_deliveries_due", "status", "next_attempt_at"),
+    )

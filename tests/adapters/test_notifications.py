@@ -91,7 +91,9 @@ async def test_transport_errors_count_as_failed_attempts(db):
     def broken(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
 
-    notifier = Notifier(db, WEBHOOK, httpx.MockTransport(broken), attempts=2, backoff_seconds=0)
+    notifier = Notifier(
+        db, WEBHOOK, httpx.MockTransport(broken), attempts=2, backoff_seconds=0, retry_base_seconds=0
+    )
     with pytest.raises(NotificationDeliveryError):
         await notifier.send(NOTICE)
     assert await notifier.status(NOTICE) == ("pending", 2)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from domain.application import RenewalInput
+from domain.application import RenewalInput, vietnam_date
 from domain.messages import RENEWAL_SUCCESS
 from domain.models import Declaration
+from domain.notices import renewal_success
 from tests.portal.harness import Portal, declaration, head, person
 from tests.support import UNKNOWN_PERSONAL_ID
 from workflows import client as renewals
@@ -124,8 +125,14 @@ async def test_the_portal_reads_results_and_every_notice(api: Portal) -> None:
     status = (await api.get(f"/{view['application_id']}")).json()
     renewed = [m for m in status["members"] if m["result"] == "renewed"]
     assert len(renewed) == 2
+    today = vietnam_date(datetime.now(UTC)).isoformat()
     for member, line in zip(renewed, view["quote"]["lines"], strict=True):
-        assert member["message"] == RENEWAL_SUCCESS
+        # Châu's card lapsed over 90 days ago: renewed from 30 days after payment, and told so
+        # (issue 22 finding 2); An's runs on from the old card: the prescribed words alone
+        later = member["valid_from"] > today
+        assert member["message"] == (
+            renewal_success(date.fromisoformat(member["valid_from"])) if later else RENEWAL_SUCCESS
+        )
         assert member["valid_from"] and member["valid_to"]
         assert member["card_number"] == line["card_number"]
     assert [line["card_number"] for line in status["receipt"]["lines"]] == [
@@ -144,7 +151,9 @@ async def test_the_portal_reads_results_and_every_notice(api: Portal) -> None:
     ]
     for notice in notices:
         assert notice["status"] == "pending" and notice["created_at"] and notice["message"]
-    assert {n["message"] for n in notices if n["kind"] == "renewed"} == {RENEWAL_SUCCESS}
+    assert {n["recipient"]: n["message"] for n in notices if n["kind"] == "renewed"} == {
+        m["card_number"]: m["message"] for m in renewed
+    }
 
 
 async def test_notices_of_an_unknown_application_are_404(api: Portal) -> None:
