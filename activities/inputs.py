@@ -118,6 +118,9 @@ class SettleOrder(_Input):
     txn_ref: str
     opened_at: datetime | None = None
     """When the order was opened (PaymentInstructions.opened_at): querydr's vnp_TransactionDate."""
+    deadline: datetime | None = None
+    """The order's payment deadline (PaymentInstructions.deadline): after it, and a grace, VNPay's
+    "not found" means the pay page was never opened (domain.payments.NEVER_OPENED_GRACE)."""
 
 
 class RefundInput(_Input):

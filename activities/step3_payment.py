@@ -20,7 +20,7 @@ from adapters.db import Database
 from adapters.notifications import Notice, write_notice
 from domain import notices
 from domain.models import ApplicationStatus, PaymentInstructions, PaymentReceived
-from domain.payments import transaction_key
+from domain.payments import NEVER_OPENED_GRACE, never_opened, transaction_key
 from domain.refunds import (
     FINAL,
     RefundState,
@@ -127,13 +127,14 @@ class PaymentActivities:
         querydr, with the order's creation date); a payment whose callback is late or lost is
         returned, and recorded. Only the bank's answer that the order was not paid returns
         nothing: a "not found" or an error raises (retryable), so the bank is asked again, never
-        taken as "unpaid" (issue 19). Where the bank can void an order (our simulator's extension;
-        real VNPay lets it expire), an unpaid order is voided, and asked again if the void says
-        it was paid meanwhile."""
+        taken as "unpaid" (issue 19) — except a "not found" a day after the deadline, VNPay's
+        answer for an order whose pay page was never opened (domain.payments.NEVER_OPENED_GRACE).
+        Where the bank can void an order (our simulator's extension; real VNPay lets it expire),
+        an unpaid order is voided, and asked again if the void says it was paid meanwhile."""
         opened = request.opened_at or await self._opened_at(request.application_id)
-        payment = await self._paid(request.txn_ref, opened)
+        payment = await self._paid(request.txn_ref, opened, request.deadline)
         if payment is None and await self._void(request.txn_ref) == "paid":
-            payment = await self._paid(request.txn_ref, opened)
+            payment = await self._paid(request.txn_ref, opened, request.deadline)
         if payment is None:
             return []
         async with self._db.unit_of_work() as uow:
@@ -147,11 +148,21 @@ class PaymentActivities:
             record = await uow.repo.get_application(application_id)
         return (record.created_at if record else None) or datetime.now(UTC)
 
-    async def _paid(self, txn_ref: str, opened: datetime) -> PaymentReceived | None:
+    async def _paid(
+        self, txn_ref: str, opened: datetime, deadline: datetime | None = None
+    ) -> PaymentReceived | None:
         """querydr: the payment, None when the bank says the order was never paid, else raises."""
         try:
             answer = await self._bank.query_order(txn_ref, created_at=opened)
-        except BankRejected as exc:  # 91 "not found" included: the bank is asked again
+        except BankOrderNotFound as exc:  # 91: asked again, unless the pay page was never opened
+            asked_at = activity.info().current_attempt_scheduled_time
+            if never_opened(deadline, asked_at):
+                activity.logger.info("querydr 91 %s after the deadline: never opened, unpaid", NEVER_OPENED_GRACE)
+                return None
+            raise ApplicationError(
+                f"bank querydr refused, asked again: {exc}", type="BankQueryUnanswered"
+            ) from None
+        except BankRejected as exc:  # other refusals: the bank is asked again
             raise ApplicationError(
                 f"bank querydr refused, asked again: {exc}", type="BankQueryUnanswered"
             ) from None

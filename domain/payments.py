@@ -8,7 +8,7 @@ states as the workflow, the API and `reconcile` show them.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
@@ -30,6 +30,19 @@ class PaymentState(StrEnum):
     """The bank has the refund request and is processing it (VNPay status 05/06)."""
     REFUNDED = "refunded"
     """The bank confirmed the full refund."""
+
+
+NEVER_OPENED_GRACE = timedelta(hours=24)
+"""VNPay answers querydr "not found" (91) for an order whose pay page was never opened: the
+merchant builds the pay URL, and VNPay only records a transaction once the household opens it
+(then it answers 00 with status 01, or the payment). A 91 can also be transient, so before the
+deadline it is asked again; once the URL expired (vnp_ExpireDate = the deadline) and this grace
+passed, no payment can exist that the bank does not show, and the order was never paid."""
+
+
+def never_opened(deadline: datetime | None, asked_at: datetime) -> bool:
+    """A querydr "not found" at `asked_at` means the order was never opened at the bank."""
+    return deadline is not None and asked_at >= deadline + NEVER_OPENED_GRACE
 
 
 def transaction_key(payment: PaymentReceived) -> str:

@@ -276,6 +276,7 @@ class HouseholdRenewal:
                         application_id=self._request.application_id,
                         txn_ref=self._view.payment.txn_ref,
                         opened_at=self._view.payment.opened_at,
+                        deadline=self._view.payment.deadline,
                     ),
                     "step 3: ask the bank before closing",
                 )

@@ -305,3 +305,45 @@ async def test_querydr_asks_with_the_order_creation_date(env: WorkflowEnvironmen
     bank = QueryBank(answers=["unpaid"], has_void=False)
     await _expire_against(env, bank)
     assert bank.dates and set(bank.dates) == {ipn.format_pay_date(ORDER_OPENED)}
+
+
+@pytest.mark.parametrize("has_void", [False, True], ids=["bank_without_void", "bank_with_void"])
+async def test_an_order_never_opened_at_the_bank_is_unpaid_a_day_after_its_deadline(has_void: bool) -> None:
+    """VNPay answers querydr 91 for an order whose pay page was never opened. Before the deadline
+    is a day past, the 91 is asked again (it may be transient); after, the pay URL has long
+    expired (vnp_ExpireDate = the deadline), no payment can exist that the bank does not show, and
+    settle_order answers "nothing paid", so the run expires. Before, it asked forever and the
+    household could never apply again."""
+    from dataclasses import replace
+
+    from temporalio.testing import ActivityEnvironment
+
+    from activities.inputs import SettleOrder
+    from domain.payments import NEVER_OPENED_GRACE
+
+    bank = QueryBank(answers=["not_found"], has_void=has_void)
+    records = RecordsOfOneApplication("app-never-opened")
+    client = BankGatewayClient(
+        "http://bank.test", TMN, secret=SECRET, transport=httpx.MockTransport(bank.handler)
+    )
+    real = PaymentActivities(records, client, merchant_code=TMN, ipn_url="http://api.test/ipn")  # type: ignore[arg-type]
+    deadline = ORDER_OPENED + timedelta(hours=72)
+    ask = SettleOrder(
+        application_id="app-never-opened", txn_ref="BHYT1", opened_at=ORDER_OPENED, deadline=deadline
+    )
+    environment = ActivityEnvironment()
+    try:
+        for asked_at in (deadline - timedelta(hours=1), deadline + NEVER_OPENED_GRACE - timedelta(minutes=1)):
+            environment.info = replace(environment.info, current_attempt_scheduled_time=asked_at)
+            with pytest.raises(Exception, match="asked again"):
+                await environment.run(real.settle_order, ask)
+        environment.info = replace(
+            environment.info, current_attempt_scheduled_time=deadline + NEVER_OPENED_GRACE
+        )
+        assert await environment.run(real.settle_order, ask) == []
+        without_deadline = ask.model_copy(update={"deadline": None})
+        with pytest.raises(Exception, match="asked again"):
+            await environment.run(real.settle_order, without_deadline)
+    finally:
+        await client.aclose()
+    assert records.repo.callbacks == [] and len(bank.dates) == 4
