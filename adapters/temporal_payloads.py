@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import logging
 import os
 from collections.abc import Mapping, Sequence
 
@@ -31,6 +32,8 @@ from temporalio.converter import DataConverter, DefaultFailureConverterWithEncod
 
 from config import Settings
 
+log = logging.getLogger(__name__)
+
 ENCODING = b"binary/encrypted"
 KEY_ID_METADATA = "encryption-key-id"
 NONCE_BYTES = 12
@@ -40,12 +43,14 @@ class UnknownKeyError(ValueError):
     """A payload sealed with a key id this process does not hold (names the id, never the key)."""
 
 
-class PlaintextPayloadError(ValueError):
-    """In production, a payload that carries no encryption: not written by a holder of the key ring.
+REFUSED_ENCODING = b"binary/refused-plaintext"
+"""What a refused plaintext payload decodes to in production: an encoding no converter reads.
 
-    Anyone who reaches Temporal's frontend can signal a run; an unencrypted `payment_received` or
-    `resolve_review` would otherwise be decoded and believed. Refused, the workflow task fails
-    (and is retried) instead of acting on it."""
+Anyone who reaches Temporal's frontend can signal a run; an unencrypted `payment_received` or
+`resolve_review` would otherwise be decoded and believed. Raising in the codec fails the whole
+workflow task, again on every retry: the run is stuck and cannot answer a query (issue 21). This
+marker carries none of the forged content; the SDK's converter refuses it for that one input
+alone: the signal is dropped (logged by the SDK, run unchanged), an update is rejected."""
 
 
 class EncryptionCodec(PayloadCodec):
@@ -100,9 +105,9 @@ class EncryptionCodec(PayloadCodec):
         for payload in payloads:
             if payload.metadata.get("encoding") != ENCODING:
                 if self._require_encryption:
-                    raise PlaintextPayloadError(
-                        "payload without encryption refused (BHYT_ENV=production): not written with the key ring"
-                    )
+                    log.warning("payload without encryption refused (BHYT_ENV=production): not believed")
+                    decoded.append(Payload(metadata={"encoding": REFUSED_ENCODING}))
+                    continue
                 decoded.append(payload)  # written before encryption was on, or not ours
                 continue
             key_id = payload.metadata.get(KEY_ID_METADATA, b"")

@@ -31,11 +31,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 
-from adapters.temporal_payloads import KEY_ID_METADATA, EncryptionCodec, codec
+from adapters.temporal_payloads import KEY_ID_METADATA, REFUSED_ENCODING, EncryptionCodec, codec
 from api.deps import operator_named
 from config import Settings, get_settings
 from logs import configure_logging
 from production import refuse_unsafe
+
+
+class PlaintextPayloadError(ValueError):
+    """In production the ring refuses a payload without encryption: not shown as if it were ours."""
+
 
 log = logging.getLogger("bhyt.codec")
 
@@ -106,7 +111,9 @@ def create_codec_app(settings: Settings | None = None) -> FastAPI:
         received = await payloads_of(request)
         try:
             opened = await ring.decode(list(received.payloads))
-        except Exception as exc:  # noqa: BLE001 - unknown key or tampered: said, not shown
+            if any(p.metadata.get("encoding") == REFUSED_ENCODING for p in opened):
+                raise PlaintextPayloadError("payload without encryption (production)")
+        except Exception as exc:  # noqa: BLE001 - unknown key, tampered or plaintext: said, not shown
             log.warning(
                 "operator %s: decode of %d payloads refused (%s), key ids %s",
                 who,

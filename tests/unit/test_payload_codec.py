@@ -9,8 +9,8 @@ import pytest
 from temporalio.api.common.v1 import Payload
 
 from adapters.temporal_payloads import (
+    REFUSED_ENCODING,
     EncryptionCodec,
-    PlaintextPayloadError,
     UnknownKeyError,
     codec,
     parse_key,
@@ -96,8 +96,8 @@ async def test_production_refuses_a_payload_that_carries_no_encryption() -> None
     production = codec(
         Settings(_env_file=None, bhyt_env="production", bhyt_payload_keys=ring, bhyt_payload_key_id="k1")
     )  # type: ignore[call-arg]
-    with pytest.raises(PlaintextPayloadError, match="without encryption"):
-        await production.decode([forged])
+    [refused] = await production.decode([forged])
+    assert refused.metadata["encoding"] == REFUSED_ENCODING and refused.data == b""  # nothing of it
     [sealed] = await production.encode([forged])
     assert await production.decode([sealed]) == [forged]
     development = codec(Settings(_env_file=None, bhyt_payload_keys=ring, bhyt_payload_key_id="k1"))  # type: ignore[call-arg]
