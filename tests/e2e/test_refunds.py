@@ -89,7 +89,9 @@ def outcomes(view: dict[str, Any]) -> list[str]:
 async def test_a_refund_shows_pending_until_the_bank_settles_it_then_refunded(stack: Stack, api) -> None:
     await knobs(stack, refund_settle_ms=40_000, refund_outcome="success")
     application_id, view = await wrong_transfer_refunded_and_cancelled(stack, api)
-    assert view["payments"][0]["reason"] == "in_process"  # the bank took it: 05, VNPAY processing
+    # the request is on record first (`requested`), then the bank's answer: 05, VNPAY processing
+    view = await until(api, application_id, lambda v: v["payments"][0]["reason"] != "requested", 30)
+    assert outcomes(view) == ["refund_pending"] and view["payments"][0]["reason"] == "in_process"
     view = await until(api, application_id, lambda v: outcomes(v) != ["refund_pending"], 150)
     assert outcomes(view) == ["refunded"]
 

@@ -131,4 +131,5 @@ async def test_the_portal_form_is_linked_when_configured(db):
     assert payload == {
         "expires_on": IN_20.isoformat(),
         "prefill_url": "http://api.internal:8000/api/v1/renewals/app-4/prefill",
+        "link": "https://dichvucong.example/gia-han-bhyt?ho-so=app-4",  # what the SMS carries
     }
