@@ -20,7 +20,7 @@ from domain.application import ApplicationView
 from domain.refunds import FINAL, RefundState, stored_state
 from services.applications import find, with_payments
 from services.audit import record_operator_action
-from services.errors import NotFound, Refused
+from services.errors import NotFound, Refused, UseCaseError
 from services.refunds import refund_transaction
 from workflows import client as renewals
 
@@ -90,7 +90,10 @@ async def refund_closed(
         raise Refused(f"application {application_id} is {view.status.value}: its run decides (see review)")
     if decide is not None:
         action, transaction = decide
-        await _decide(db, application_id, transaction, action, operator, None)
+        try:
+            await _decide(db, application_id, transaction, action, operator, None)
+        except UseCaseError as exc:
+            raise Refused(f"refund decision refused: {exc}") from None
         if action == "paid_back":
             return [(transaction, f"recorded as paid back by other means (by {operator})")]
     else:
