@@ -39,7 +39,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 from sqlalchemy.exc import IntegrityError
@@ -67,6 +67,7 @@ from production import refuse_unsafe
 from services import applications, refund_decisions
 from services.declare import renewal_input
 from services.errors import NoSuchApplication, UseCaseError
+from services.refund_decisions import Decision
 from workflows.contract import workflow_id
 
 DEV_OPERATOR_TOKEN = "dev-operator-token"
@@ -201,7 +202,7 @@ async def refund(
     settings: Settings,
     application_id: str,
     operator: str,
-    decide: tuple[Literal["retry", "paid_back"], str] | None = None,
+    decide: tuple[Decision, str] | None = None,
 ) -> list[tuple[str, str]]:
     """Refund what the records hold for a closed application whose run has ended, or decide on a
     rejected refund first (services/refund_decisions.py `refund_closed`)."""
@@ -524,11 +525,11 @@ def main(argv: list[str] | None = None) -> int:
         _print_view(asyncio.run(review(settings, args.id, chosen)))
     elif args.command == "refund":
         operator = operator_of(settings, args.operator_token)
-        decide = (
-            ("retry", args.retry)
-            if args.retry
-            else (("paid_back", args.paid_back) if args.paid_back else None)
-        )
+        decide: tuple[Decision, str] | None = None
+        if args.retry:
+            decide = ("retry", args.retry)
+        elif args.paid_back:
+            decide = ("paid_back", args.paid_back)
         for transaction, detail in asyncio.run(refund(settings, args.id, operator, decide)):
             print(f"transaction {transaction}: {detail}")
     elif args.command == "seed":
