@@ -12,11 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
 from temporalio.client import Client
 
 from adapters.db import Database
-from adapters.db.orm import ApplicationRow
+from adapters.db.applications import waiting_review
 from domain.models import ApplicationStatus
 from domain.stats import Figures
 from workflows import client as renewals
@@ -97,13 +96,7 @@ async def review_queue(client: Client, db: Database, now: datetime | None = None
     """Applications in `payment_review`, oldest first: amount, why, and how long they wait."""
     now = now or datetime.now(UTC)
     async with db.unit_of_work(read_only=True) as uow:
-        rows = (
-            await uow.session.execute(
-                select(ApplicationRow.application_id, ApplicationRow.amount, ApplicationRow.updated_at)
-                .where(ApplicationRow.status == ApplicationStatus.PAYMENT_REVIEW.value)
-                .order_by(ApplicationRow.updated_at)
-            )
-        ).all()
+        rows = await waiting_review(uow.session)
     queue = []
     for application_id, amount, since in rows:
         view = await renewals.status(client, application_id)

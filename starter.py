@@ -36,23 +36,27 @@ import os
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 import operator_views
+import services.cancel
+import services.declare
+import services.review
+import services.stats
 from adapters import reference_file
 from adapters.bank import BankGatewayClient
 from adapters.db import Database, migrate_async
-from adapters.db.orm import ParticipantRow
+from adapters.db.reference import held_by_others
 from adapters.reference_file import FileProblem, ReferenceFileError
 from adapters.temporal_client import connect
 from config import ROOT, Settings, get_settings
-from domain.application import VIETNAM_TZ, ApplicationView, RenewalInput, vietnam_date
+from domain.application import VIETNAM_TZ, ApplicationView, vietnam_date
 from domain.models import ApplicationStatus
 from domain.payments import ReviewDecision
 from domain.reconciliation import BankLine
@@ -60,7 +64,10 @@ from domain.reconciliation_stream import DayTally, reconcile_streams
 from domain.stats import Figures, Granularity
 from domain.validation import DeclarationInvalid, parse_declaration
 from production import refuse_unsafe
-from workflows import client as renewals
+from services import applications, refund_decisions
+from services.declare import renewal_input
+from services.errors import NoSuchApplication, UseCaseError
+from services.refund_decisions import Decision
 from workflows.contract import workflow_id
 
 DEV_OPERATOR_TOKEN = "dev-operator-token"
@@ -107,23 +114,42 @@ async def declare(settings: Settings, path: Path, application_id: str | None = N
         declaration = parse_declaration(data, today=vietnam_date(now))
     except DeclarationInvalid as exc:
         raise SystemExit(f"invalid declaration: {exc}") from None
-    request = RenewalInput(
-        application_id=application_id or str(uuid.uuid4()),
-        declaration=declaration,
-        submitted_at=now,
-        payment_deadline_seconds=int(settings.bhyt_payment_deadline.total_seconds()),
-        payment_margin_seconds=int(settings.bhyt_payment_margin.total_seconds()),
-        receipt_series=settings.bhyt_receipt_series,
-    )
-    client = await connect(settings)
-    return await renewals.submit(client, request, task_queue=settings.temporal_task_queue)
+    request = renewal_input(settings, application_id or str(uuid.uuid4()), declaration, now)
+    return await services.declare.submit(await connect(settings), settings, request)
+
+
+@asynccontextmanager
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    """The BHXH database for one command, disposed after it."""
+    db = Database(settings.database_url)
+    try:
+        yield db
+    finally:
+        await db.dispose()
+
+
+def refused(application_id: str, exc: UseCaseError, prefix: str = "") -> SystemExit:
+    """A use case's refusal as the shell says it (exit 1, the reason on stderr)."""
+    if isinstance(exc, NoSuchApplication):
+        return SystemExit(f"no application {application_id}")
+    return SystemExit(f"{prefix}{exc}")
 
 
 async def status(settings: Settings, application_id: str) -> ApplicationView:
-    view = await renewals.status(await connect(settings), application_id)
-    if view is None:
-        raise SystemExit(f"no application {application_id}")
-    return view
+    """The run's view of the application (what `pay` and `demo` follow)."""
+    try:
+        return await applications.find(await connect(settings), application_id)
+    except UseCaseError as exc:
+        raise refused(application_id, exc) from None
+
+
+async def current(settings: Settings, application_id: str) -> ApplicationView:
+    """The application as it stands, as the portal's GET gives it (payments completed by the records)."""
+    async with database(settings) as db:
+        try:
+            return await applications.current(db, await connect(settings), application_id)
+        except UseCaseError as exc:
+            raise refused(application_id, exc) from None
 
 
 async def pay(settings: Settings, application_id: str, amount: int | None, succeed: bool) -> dict[str, Any]:
@@ -134,18 +160,13 @@ async def pay(settings: Settings, application_id: str, amount: int | None, succe
         return await bank.pay(view.payment.txn_ref, amount=amount, succeed=succeed)
 
 
-async def cancel(settings: Settings, application_id: str) -> None:
-    """As the API cancels: during `verifying` the cancel goes on record first (step 3 reads it)."""
-    view = await status(settings, application_id)
-    if view.status == ApplicationStatus.VERIFYING:
-        db = Database(settings.database_url)
+async def cancel(settings: Settings, application_id: str) -> ApplicationView:
+    """As the API cancels (services/cancel.py): refused, with the reason, once paid or closed."""
+    async with database(settings) as db:
         try:
-            async with db.unit_of_work() as uow:
-                await uow.repo.request_cancel(application_id)
-                await uow.commit()
-        finally:
-            await db.dispose()
-    await renewals.signal_cancel(await connect(settings), application_id)
+            return await services.cancel.cancel(db, await connect(settings), application_id)
+        except UseCaseError as exc:
+            raise refused(application_id, exc) from None
 
 
 def operator_of(settings: Settings, token: str | None) -> str:
@@ -167,97 +188,34 @@ def operator_of(settings: Settings, token: str | None) -> str:
     return name
 
 
-async def record_action(
-    settings: Settings, operator: str, application_id: str, action: str, **more: Any
-) -> None:
-    db = Database(settings.database_url)
-    try:
-        async with db.unit_of_work() as uow:
-            await uow.repo.record_operator_action(
-                operator=operator, application_id=application_id, action=action, **more
-            )
-            await uow.commit()
-    finally:
-        await db.dispose()
-
-
 async def review(settings: Settings, application_id: str, decision: ReviewDecision) -> ApplicationView:
     """The `resolve_review` update: the run answers once it acted, or refuses naming the field.
     An accept of a transaction the bank did not confirm needs `--override --reason`."""
-    from temporalio.client import WorkflowUpdateFailedError
-
-    from domain.review import refusal
-
-    view = await status(settings, application_id)
-    refused = refusal(decision, view.payments)
-    if refused:
-        raise SystemExit(f"decision refused: {refused}")
-    try:
-        done = await renewals.resolve_review(await connect(settings), application_id, decision)
-    except WorkflowUpdateFailedError as err:
-        raise SystemExit(f"decision refused: {getattr(err.cause, 'message', err.cause)}") from None
-    await record_action(
-        settings, decision.operator, application_id, decision.action,
-        transaction=decision.transaction, override=decision.override, reason=decision.reason,
-    )  # fmt: skip
-    return done
+    async with database(settings) as db:
+        try:
+            return await services.review.resolve_review(db, await connect(settings), application_id, decision)
+        except UseCaseError as exc:
+            raise refused(application_id, exc, "decision refused: ") from None
 
 
 async def refund(
-    settings: Settings, application_id: str, operator: str, decide: tuple[str, str] | None = None
+    settings: Settings,
+    application_id: str,
+    operator: str,
+    decide: tuple[Decision, str] | None = None,
 ) -> list[tuple[str, str]]:
-    """Refund what the records hold for a closed application whose run has ended: each paid
-    transaction not allocated and not refunded. A run still open refunds by itself.
-
-    `decide` is an operator's decision on a rejected refund (refund due): `("retry", transaction)`
-    sends a new request, `("paid_back", transaction)` records the money returned by other means."""
-    from temporalio.client import WorkflowExecutionStatus
-
-    from activities.step3_payment import refund_transaction
-    from adapters.db.payments import payment_of
-    from domain.refunds import FINAL, RefundState, stored_state
-
-    view = await status(settings, application_id)
-    desc = await renewals.handle(await connect(settings), application_id).describe()
-    if desc.status == WorkflowExecutionStatus.RUNNING or view.payment is None:
-        raise SystemExit(f"application {application_id} is {view.status.value}: its run decides (see review)")
-    db = Database(settings.database_url)
-    done = []
-    try:
-        if decide is not None:
-            action, transaction = decide
-            async with db.unit_of_work() as uow:
-                try:
-                    await uow.repo.decide_refund(application_id, transaction, action, operator)
-                except (LookupError, ValueError) as exc:
-                    raise SystemExit(f"refund decision refused: {exc}") from None
-                await uow.repo.record_operator_action(
-                    operator=operator,
-                    application_id=application_id,
-                    action=f"refund_{action}",
-                    transaction=transaction,
-                )
-                await uow.commit()
-            if action == "paid_back":
-                return [(transaction, f"recorded as paid back by other means (by {operator})")]
-        else:
-            await record_action(settings, operator, application_id, "refund")
-        async with db.unit_of_work(read_only=True) as uow:
-            rows = await uow.repo.payments_of(view.payment.txn_ref)
-        owed = [
-            payment_of(r)
-            for r in rows
-            if r.allocated_at is None and stored_state(r.refund_status) not in (*FINAL, RefundState.REJECTED)
-        ]
-        async with BankGatewayClient(
-            settings.bank_url, settings.bhyt_tmn_code, secret=settings.bhyt_ipn_secret
-        ) as bank:
-            for payment in owed:
-                result = await refund_transaction(db, bank, application_id, payment, "operator")
-                done.append((payment.transaction_no, f"{result.state}: {result.detail}"))
-    finally:
-        await db.dispose()
-    return done
+    """Refund what the records hold for a closed application whose run has ended, or decide on a
+    rejected refund first (services/refund_decisions.py `refund_closed`)."""
+    async with (
+        database(settings) as db,
+        BankGatewayClient(settings.bank_url, settings.bhyt_tmn_code, secret=settings.bhyt_ipn_secret) as bank,
+    ):
+        try:
+            return await refund_decisions.refund_closed(
+                db, await connect(settings), bank, application_id, operator, decide
+            )
+        except UseCaseError as exc:
+            raise refused(application_id, exc) from None
 
 
 async def seed(settings: Settings, path: Path) -> None:
@@ -288,7 +246,16 @@ async def seed(settings: Settings, path: Path) -> None:
             summary = await uow.repo.load_reference_data(data)
             await uow.commit()
     except IntegrityError:
-        problems = await _held_by_others(db, data)
+        async with db.unit_of_work(read_only=True) as uow:
+            held = await held_by_others(uow.session, data)
+        problems = [
+            FileProblem(
+                reference_file.line_of(data["participants"][index]),
+                f"participants[{index}].{field}",
+                "already held by another participant in the BHXH database",
+            )
+            for index, field in held
+        ]
         listing = "\n".join(p.format(path) for p in problems) or f"{path}: a unique key of the database"
         raise SystemExit(
             f"{path}: the BHXH database refused the participants, nothing changed there:\n{listing}"
@@ -300,47 +267,14 @@ async def seed(settings: Settings, path: Path) -> None:
     print(f"BHXH database: {summary}")
 
 
-async def _held_by_others(db: Database, data: dict[str, Any]) -> list[FileProblem]:
-    """Participants of the file whose card or personal number another BHXH number already holds."""
-    problems = []
-    async with db.unit_of_work(read_only=True) as uow:
-        for index, item in enumerate(data.get("participants") or []):
-            for field in ("card_number", "personal_id"):
-                value = item.get(field)
-                if not value:
-                    continue
-                column = getattr(ParticipantRow, field)
-                holder = await uow.session.scalar(
-                    select(ParticipantRow.bhxh_number).where(
-                        column == str(value).strip().upper() if field == "card_number" else column == value,
-                        ParticipantRow.bhxh_number != item.get("bhxh_number"),
-                    )
-                )
-                if holder is not None:
-                    problems.append(
-                        FileProblem(
-                            reference_file.line_of(item),
-                            f"participants[{index}].{field}",
-                            "already held by another participant in the BHXH database",
-                        )
-                    )
-    return problems
-
-
 async def _stats(settings: Settings) -> str:
     return await operator_views.stats(await connect(settings))
 
 
 async def figures(settings: Settings, start: date, end: date, by: Granularity) -> Figures:
-    """The period figures from the BHXH database (SQL aggregates, adapters/db/stats.py)."""
-    from adapters.db.stats import period_figures
-
-    db = Database(settings.database_url)
-    try:
-        async with db.unit_of_work(read_only=True) as uow:
-            return await period_figures(uow.session, start, end, by)
-    finally:
-        await db.dispose()
+    """The period figures from the BHXH database (services/stats.py, as `GET /api/v1/stats`)."""
+    async with database(settings) as db:
+        return await services.stats.figures(db, start, end, by)
 
 
 async def remind(settings: Settings) -> str:
@@ -554,13 +488,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "declare":
         _print_view(asyncio.run(declare(settings, args.file, args.id)))
     elif args.command == "status":
-        _print_view(asyncio.run(status(settings, args.id)))
+        _print_view(asyncio.run(current(settings, args.id)))
     elif args.command == "pay":
         result = asyncio.run(pay(settings, args.id, args.amount, not args.fail))
         print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
     elif args.command == "cancel":
-        asyncio.run(cancel(settings, args.id))
-        print(f"cancel sent to application {args.id}")
+        cancelled = asyncio.run(cancel(settings, args.id))
+        if cancelled.status == ApplicationStatus.CANCELLED:
+            print(f"application {args.id}: cancelled")
+        else:
+            print(f"cancel sent to application {args.id}: its run is closing")
     elif args.command == "review" and args.id is None:
         if args.accept or args.refund_and_cancel:
             parser.error("review: --accept and --refund-and-cancel need the application id")
@@ -588,11 +525,11 @@ def main(argv: list[str] | None = None) -> int:
         _print_view(asyncio.run(review(settings, args.id, chosen)))
     elif args.command == "refund":
         operator = operator_of(settings, args.operator_token)
-        decide = (
-            ("retry", args.retry)
-            if args.retry
-            else (("paid_back", args.paid_back) if args.paid_back else None)
-        )
+        decide: tuple[Decision, str] | None = None
+        if args.retry:
+            decide = ("retry", args.retry)
+        elif args.paid_back:
+            decide = ("paid_back", args.paid_back)
         for transaction, detail in asyncio.run(refund(settings, args.id, operator, decide)):
             print(f"transaction {transaction}: {detail}")
     elif args.command == "seed":

@@ -22,6 +22,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.notify import NotificationActivities
+from activities.refunds import RefundActivities
 from activities.reminders import ReminderActivities
 from activities.safe_errors import SafeErrorsInterceptor
 from activities.step1_declaration import DeclarationActivities
@@ -57,6 +58,7 @@ def build_activities(
     declaration = DeclarationActivities(db)
     verification = VerificationActivities(db, registry)
     payment = PaymentActivities(db, bank, merchant_code=settings.bhyt_tmn_code, ipn_url=ipn_url(settings))
+    refunds = RefundActivities(db, bank)
     allocation = AllocationActivities(db, bank)
     result = ResultActivities(notifier)
     notify = NotificationActivities(notifier)
@@ -69,7 +71,7 @@ def build_activities(
         verification.compute_quote,
         payment.open_payment,
         payment.settle_order,
-        payment.refund_payment,
+        refunds.refund_payment,
         allocation.reconcile_payment,
         allocation.allocate,
         allocation.read_allocation,
@@ -157,7 +159,7 @@ async def follow_refunds(
 ) -> None:
     """After the runs: refunds the bank is processing are asked about (querydr, with backoff per
     refund) until the bank says refunded or rejected (refund due, for an operator)."""
-    from activities.step3_payment import follow_due_refunds
+    from services.refunds import follow_due_refunds
 
     while not stop.is_set():
         try:

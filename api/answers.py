@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from fastapi import HTTPException, status
 from pydantic import BaseModel, Field
 
 from domain.models import Receipt
+from services.errors import NotFound, UseCaseError
 
 
 class ErrorAnswer(BaseModel):
@@ -58,3 +60,9 @@ class ReceiptAnswer(Receipt):
     public_code: str = Field(description="the code printed on the receipt and in its QR code")
     lookup_url: str
     refunded: bool
+
+
+def refused(exc: UseCaseError) -> HTTPException:
+    """A use case's refusal as the API answers it: 404 for what does not exist, 409 otherwise."""
+    code = status.HTTP_404_NOT_FOUND if isinstance(exc, NotFound) else status.HTTP_409_CONFLICT
+    return HTTPException(code, str(exc))

@@ -26,7 +26,7 @@ from adapters import ipn
 from api.answers import IpnAnswer
 from api.deps import ServicesDep
 from domain.allocation import MismatchKind, payment_mismatch
-from domain.models import ApplicationStatus, PaymentReceived
+from domain.models import CLOSED_UNPAID_STATUSES, PaymentReceived
 from domain.payments import same_content
 from workflows import client as renewals
 
@@ -115,9 +115,7 @@ async def payment_ipn(
         return _answer("99", "Unknown error")
 
 
-CLOSED = frozenset(
-    {ApplicationStatus.EXPIRED.value, ApplicationStatus.CANCELLED.value, ApplicationStatus.REJECTED.value}
-)
+CLOSED = frozenset(s.value for s in CLOSED_UNPAID_STATUSES)
 
 
 def _outcome(payment: PaymentReceived, *, matches: bool, closed: bool, confirmed: bool) -> str:

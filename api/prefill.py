@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from adapters.db.records import ApplicationRecord
-from api.answers import NOT_FOUND, UNAUTHORIZED
+from api.answers import NOT_FOUND, UNAUTHORIZED, refused
 from api.deps import PortalCaller, ServicesDep
 from domain.models import Declaration
+from services.errors import UseCaseError
+from services.prefill import latest_declaration
 
 router = APIRouter(
     prefix="/api/v1/renewals", tags=["renewals"], dependencies=[PortalCaller], responses={**UNAUTHORIZED}
@@ -51,17 +52,11 @@ class PrefilledDeclaration(BaseModel):
 async def get_prefilled_declaration(application_id: str, svc: ServicesDep) -> PrefilledDeclaration:
     """Any application of the household names it: the answer is always its most recent
     declaration, so a reminder's link stays right after a later application."""
-    async with svc.db.unit_of_work(read_only=True) as uow:
-        given = await uow.repo.get_application(application_id)
-        if given is None or given.declaration is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such application")
-        latest: ApplicationRecord = given
-        if given.household_code is not None:
-            last = await uow.repo.last_application_of(given.household_code)
-            if last is not None and last.declaration is not None:
-                latest = last
-        assert latest.declaration is not None
-        participants = [await uow.repo.find_participant(m.card_number) for m in latest.declaration.members]
+    try:
+        latest, participants = await latest_declaration(svc.db, application_id)
+    except UseCaseError as exc:
+        raise refused(exc) from None
+    assert latest.declaration is not None
     return PrefilledDeclaration(
         based_on_application_id=latest.application_id,
         declared_at=latest.created_at,

@@ -6,32 +6,40 @@ import asyncio
 import hashlib
 import json
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from adapters.db.payments import refund_pending, refund_returned
 from adapters.db.receipt_lookup import receipt_by_application
-from api.answers import INVALID, NOT_FOUND, UNAUTHORIZED, ConflictAnswer, ErrorAnswer, ReceiptAnswer
+from api.answers import (
+    INVALID,
+    NOT_FOUND,
+    UNAUTHORIZED,
+    ConflictAnswer,
+    ErrorAnswer,
+    ReceiptAnswer,
+    refused,
+)
 from api.body import TOO_LARGE, BodyNotJson, read_json
 from api.deps import PortalCaller, ServicesDep
 from api.receipt_documents import pdf_filename, receipt_document, receipt_signer, signed_pdf
 from api.receipt_page import render_receipt
-from domain.application import ApplicationView, NoticeView, RenewalInput, vietnam_date
+from domain.application import ApplicationView, NoticeView, vietnam_date
 from domain.eligibility import person_keys, same_person_pairs
 from domain.identifiers import CardRef, parse_card_number
-from domain.messages import RENEWAL_SUCCESS
-from domain.models import ApplicationStatus, Declaration, MemberOutcome
-from domain.payments import PaymentOutcome, PaymentState, recorded_state
-from domain.reconciliation import OPEN_STATUSES, REVIEW_STATUS
+from domain.models import ApplicationStatus, Declaration
 from domain.validation import (
     DeclarationInvalid,
     FieldError,
     duplicate_person_error,
     parse_declaration,
 )
+from services import applications, declare
+from services.cancel import cancel
+from services.declare import renewal_input
+from services.errors import UseCaseError
 from workflows import client as renewals
 
 router = APIRouter(
@@ -150,17 +158,8 @@ async def create_renewal(
                     status.HTTP_409_CONFLICT, "Idempotency-Key was used for another declaration"
                 )
 
-    request_input = RenewalInput(
-        application_id=application_id,
-        declaration=declaration,
-        submitted_at=now,
-        payment_deadline_seconds=int(svc.settings.bhyt_payment_deadline.total_seconds()),
-        payment_margin_seconds=int(svc.settings.bhyt_payment_margin.total_seconds()),
-        receipt_series=svc.settings.bhyt_receipt_series,
-    )
-    submit = asyncio.ensure_future(
-        renewals.submit(svc.temporal, request_input, task_queue=svc.settings.temporal_task_queue)
-    )
+    request_input = renewal_input(svc.settings, application_id, declaration, now)
+    submit = asyncio.ensure_future(declare.submit(svc.temporal, svc.settings, request_input))
     try:
         view = await asyncio.wait_for(asyncio.shield(submit), timeout=SUBMIT_WAIT_SECONDS)
     except TimeoutError:
@@ -192,61 +191,20 @@ async def _one_person_one_line(svc: ServicesDep, declaration: Declaration) -> No
         raise DeclarationInvalid([duplicate_person_error(first, later) for first, later in pairs])
 
 
-async def _find(svc: ServicesDep, application_id: str) -> ApplicationView:
+def _checked_id(application_id: str) -> str:
+    """An application id is a UUID: any other is answered 404 without asking the run."""
     try:
         uuid.UUID(application_id)
     except ValueError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such application") from None
-    view = await renewals.status(svc.temporal, application_id)
-    if view is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such application")
-    return view
+    return application_id
 
 
-async def _with_payments(svc: ServicesDep, view: ApplicationView) -> ApplicationView:
-    """Every paid transaction of the application with its outcome: the run's own view, completed
-    by the records (a refund made by an operator command, money that came after the run ended)."""
-    if view.payment is None:
-        return view
-    async with svc.db.unit_of_work(read_only=True) as uow:
-        rows = await uow.repo.payments_of(view.payment.txn_ref)
-        overrides = {
-            a.transaction: f"accepted by {a.operator} without the bank's confirmation: {a.reason}"
-            for a in await uow.repo.operator_actions_of(view.application_id)
-            if a.action == "accept" and a.override
-        }
-    known = {p.transaction: p for p in view.payments}
-    for row in rows:
-        state = recorded_state(
-            allocated=row.allocated_at is not None,
-            refunded=refund_returned(row.refund_status),
-            application_status=view.status.value,
-            refund_pending=refund_pending(row.refund_status),
-        )
-        mine = known.get(row.payment_key)
-        deciding = (
-            mine is not None
-            and mine.outcome in (PaymentState.PROCESSING, PaymentState.UNDER_REVIEW)
-            and view.status.value in (*OPEN_STATUSES, REVIEW_STATUS)
-        )
-        if deciding and state not in (PaymentState.ALLOCATED, PaymentState.REFUNDED):
-            continue  # the run knows better while it is deciding
-        reason = row.refund_status or row.outcome
-        if row.refund_decided_by:
-            reason = f"{row.refund_status} (decided by {row.refund_decided_by})"
-        known[row.payment_key] = PaymentOutcome(
-            transaction=row.payment_key,
-            bank_code=row.bank_code,
-            bank_tran_no=row.bank_tran_no,
-            amount=row.amount,
-            pay_date=row.pay_date,
-            outcome=state,
-            reason=mine.reason if mine and not row.refund_status else reason,
-        )
-    for transaction, why in overrides.items():  # the override is shown with the transaction, whoever decided
-        if transaction in known:
-            known[transaction] = known[transaction].model_copy(update={"reason": why})
-    return view.model_copy(update={"payments": list(known.values())})
+async def _find(svc: ServicesDep, application_id: str) -> ApplicationView:
+    try:
+        return await applications.find(svc.temporal, _checked_id(application_id))
+    except UseCaseError as exc:
+        raise refused(exc) from None
 
 
 @router.get(
@@ -259,36 +217,10 @@ async def _with_payments(svc: ServicesDep, view: ApplicationView) -> Application
 async def get_renewal(application_id: str, svc: ServicesDep) -> JSONResponse:
     """With `payments`: each bank transaction of the application and where its money stands
     (`allocated`, `processing`, `under_review`, `refund_due`, `refund_pending`, `refunded`)."""
-    return _view(await _with_results(svc, await _with_payments(svc, await _find(svc, application_id))))
-
-
-async def _with_results(svc: ServicesDep, view: ApplicationView) -> ApplicationView:
-    """Whom the application addresses (its declarant), and each renewed member's message as their
-    success notice says it, with the day the card works from when later than the notice (issue
-    22): the records are what was declared and what was told."""
-    async with svc.db.unit_of_work(read_only=True) as uow:
-        record = await uow.repo.get_application(view.application_id)
-        renewed = any(m.result == "renewed" for m in view.members)
-        notices = await uow.repo.notices_of(view.application_id) if renewed else []
-    if record is not None and record.declaration is not None:
-        view = view.model_copy(update={"addressee": record.declaration.the_declarant.full_name})
-    told = {n.recipient: n for n in notices if n.kind == "renewed"}
-    members = []
-    for member in view.members:
-        notice = told.get(member.card_number)
-        if member.result == "renewed" and notice is not None:
-            usable = _usable_from(notice.message, member)
-            member = member.model_copy(update={"message": notice.message, "usable_from": usable})
-        members.append(member)
-    return view.model_copy(update={"members": members})
-
-
-def _usable_from(message: str, member: MemberOutcome) -> date | None:
-    return member.valid_from if message != RENEWAL_SUCCESS else None
-
-
-CANCELLABLE = {ApplicationStatus.VERIFYING, ApplicationStatus.AWAITING_PAYMENT}
-PAID = {ApplicationStatus.ALLOCATING, ApplicationStatus.COMPLETED, ApplicationStatus.PAYMENT_REVIEW}
+    try:
+        return _view(await applications.current(svc.db, svc.temporal, _checked_id(application_id)))
+    except UseCaseError as exc:
+        raise refused(exc) from None
 
 
 @router.post(
@@ -303,31 +235,12 @@ PAID = {ApplicationStatus.ALLOCATING, ApplicationStatus.COMPLETED, ApplicationSt
     },
 )
 async def cancel_renewal(application_id: str, svc: ServicesDep) -> JSONResponse:
-    view = await _find(svc, application_id)
-    if view.status == ApplicationStatus.CANCELLED:
-        return _view(view)
-    if view.status not in CANCELLABLE:
-        reason = (
-            "already paid" if view.paid_at or view.status in PAID else f"application is {view.status.value}"
-        )
-        raise HTTPException(status.HTTP_409_CONFLICT, f"cannot cancel: {reason}")
-    if view.status == ApplicationStatus.VERIFYING:
-        # on record before the signal: step 3 reads it, inside the workflow task where the
-        # signal cannot reach the run yet (issue 12: steps 1–3 in one workflow task)
-        async with svc.db.unit_of_work() as uow:
-            await uow.repo.request_cancel(application_id)
-            await uow.commit()
-    await renewals.signal_cancel(svc.temporal, application_id)
-    for _ in range(50):  # the run closes within a few workflow tasks
-        view = await _find(svc, application_id)
-        if view.status not in CANCELLABLE:
-            break
-        await asyncio.sleep(0.1)
-    if view.status != ApplicationStatus.CANCELLED and view.status not in CANCELLABLE:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"cannot cancel: application is {view.status.value}")
-    return _view(
-        view, status.HTTP_200_OK if view.status == ApplicationStatus.CANCELLED else status.HTTP_202_ACCEPTED
-    )
+    try:
+        view = await cancel(svc.db, svc.temporal, _checked_id(application_id))
+    except UseCaseError as exc:
+        raise refused(exc) from None
+    cancelled = view.status == ApplicationStatus.CANCELLED
+    return _view(view, status.HTTP_200_OK if cancelled else status.HTTP_202_ACCEPTED)
 
 
 @router.get(
@@ -385,9 +298,7 @@ async def get_receipt(
     responses={**NOT_FOUND},
 )
 async def list_notices(application_id: str, svc: ServicesDep) -> list[NoticeView]:
-    async with svc.db.unit_of_work(read_only=True) as uow:
-        notices = await uow.repo.notices_of(application_id)
-        known = notices or await uow.repo.get_application(application_id) is not None
-    if not known:
-        await _find(svc, application_id)  # a run not yet recorded still answers (with no notice)
-    return notices
+    try:
+        return await applications.notices(svc.db, svc.temporal, application_id)
+    except UseCaseError as exc:
+        raise refused(exc) from None

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from api.answers import INVALID, NOT_FOUND, ErrorAnswer
+from api.answers import INVALID, NOT_FOUND, ErrorAnswer, refused
 from api.body import TOO_LARGE, BodyNotJson, read_json
 from api.deps import OperatorName, ServicesDep
-from api.renewals import NOT_JSON, _find, _invalid, _view, _with_payments
+from api.renewals import NOT_JSON, _checked_id, _invalid, _view
 from domain.application import ApplicationView
-from domain.review import ReviewRequest, refusal
+from domain.review import ReviewRequest
 from domain.validation import DeclarationInvalid, field_errors
-from workflows import client as renewals
+from services import refund_decisions, review
+from services.errors import UseCaseError
 
 router = APIRouter(
     prefix="/api/v1/renewals",
@@ -50,37 +51,17 @@ async def resolve_review(
 ) -> JSONResponse:
     """Authorization: `Bearer <operator token>` (BHYT_OPERATOR_TOKENS). The audit records the
     operator that token names; a body naming an `operator` is refused (422)."""
-    from temporalio.client import WorkflowUpdateFailedError
-    from temporalio.service import RPCError
-
     try:
         decision = ReviewRequest.model_validate(await read_json(request)).decision(operator)
     except BodyNotJson:
         return _invalid(DeclarationInvalid([NOT_JSON]))
     except ValidationError as exc:
         return _invalid(DeclarationInvalid(field_errors(exc)))
-    view = await _with_payments(svc, await _find(svc, application_id))
-    refused = refusal(decision, view.payments)
-    if refused:
-        raise HTTPException(status.HTTP_409_CONFLICT, refused)
     try:
-        view = await renewals.resolve_review(svc.temporal, application_id, decision)
-    except WorkflowUpdateFailedError as err:
-        cause = err.cause
-        raise HTTPException(status.HTTP_409_CONFLICT, str(getattr(cause, "message", cause))) from None
-    except RPCError as err:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"application not open: {err.message}") from None
-    async with svc.db.unit_of_work() as uow:
-        await uow.repo.record_operator_action(
-            operator=operator,
-            application_id=application_id,
-            action=decision.action,
-            transaction=decision.transaction,
-            override=decision.override,
-            reason=decision.reason,
-        )
-        await uow.commit()
-    return _view(await _with_payments(svc, view))
+        view = await review.resolve_review(svc.db, svc.temporal, _checked_id(application_id), decision)
+    except UseCaseError as exc:
+        raise refused(exc) from None
+    return _view(view)
 
 
 class RefundDecision(BaseModel):
@@ -123,20 +104,10 @@ async def decide_refund(
         return _invalid(DeclarationInvalid([NOT_JSON]))
     except ValidationError as exc:
         return _invalid(DeclarationInvalid(field_errors(exc)))
-    view = await _find(svc, application_id)
-    async with svc.db.unit_of_work() as uow:
-        try:
-            await uow.repo.decide_refund(application_id, transaction, body.decision, operator)
-        except LookupError as exc:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-        except ValueError as exc:
-            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-        await uow.repo.record_operator_action(
-            operator=operator,
-            application_id=application_id,
-            action=f"refund_{body.decision}",
-            transaction=transaction,
-            reason=body.reason,
+    try:
+        view = await refund_decisions.decide_refund(
+            svc.db, svc.temporal, _checked_id(application_id), transaction, body.decision, operator, body.reason
         )
-        await uow.commit()
-    return _view(await _with_payments(svc, view))
+    except UseCaseError as exc:
+        raise refused(exc) from None
+    return _view(view)

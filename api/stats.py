@@ -12,10 +12,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from adapters.db.stats import period_figures
 from api.answers import INVALID, ErrorAnswer
 from api.deps import OperatorName, ServicesDep
 from domain.stats import Figures, Granularity
+from services.stats import figures
 
 router = APIRouter(prefix="/api/v1/stats", tags=["operators"])
 
@@ -48,6 +48,5 @@ async def get_figures(
                 ]
             },
         )
-    async with svc.db.unit_of_work(read_only=True) as uow:
-        found = await period_figures(uow.session, start, end, by)
+    found = await figures(svc.db, start, end, by)
     return JSONResponse(content=found.model_dump(mode="json", by_alias=True))

@@ -21,13 +21,11 @@ from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
 from domain.allocation import payment_mismatch
-from domain.models import ApplicationStatus, PaymentReceived
+from domain.models import CLOSED_UNPAID_STATUSES, ApplicationStatus, PaymentReceived
 from domain.payments import PaymentOutcome, PaymentState, ReviewDecision, outcome_of, transaction_key
 
 _C = TypeVar("_C")
 RefundAnswer = Literal["refunded", "in_process", "rejected", "allocated"]
-
-CLOSED_UNPAID = (ApplicationStatus.REJECTED, ApplicationStatus.CANCELLED, ApplicationStatus.EXPIRED)
 
 
 # ---- commands: what the run does next ----------------------------------------------------------
@@ -182,7 +180,7 @@ class Ledger:
     def cancel(self) -> bool:
         """The declarant's cancel: acts only before money was accepted (a review is decided by
         the operator). False when ignored."""
-        acts = self.status in (ApplicationStatus.VERIFYING, ApplicationStatus.AWAITING_PAYMENT)
+        acts = self.status.is_cancellable
         if acts and self.accepting and self.settle_for is None:
             self.cancel_requested = True
             self.version += 1
@@ -337,7 +335,7 @@ class Ledger:
             return Finish()
         if self.status == ApplicationStatus.COMPLETED:
             return Complete()
-        if self.status in CLOSED_UNPAID:
+        if self.status in CLOSED_UNPAID_STATUSES:
             return Close(self.status)
         if self.review_to_record is not None:
             return RecordReview(self.review_to_record)

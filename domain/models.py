@@ -123,12 +123,53 @@ class ApplicationStatus(StrEnum):
 
     @property
     def is_final(self) -> bool:
-        return self in {
-            ApplicationStatus.COMPLETED,
-            ApplicationStatus.REJECTED,
-            ApplicationStatus.EXPIRED,
-            ApplicationStatus.CANCELLED,
-        }
+        """The run has ended: nothing about this application changes any more by itself."""
+        return self in FINAL_STATUSES
+
+    @property
+    def is_open(self) -> bool:
+        """The run is still deciding about the money (for a bounded time); a review is not open."""
+        return self in OPEN_STATUSES
+
+    @property
+    def is_cancellable(self) -> bool:
+        """The declarant may still cancel: no money was accepted yet."""
+        return self in CANCELLABLE_STATUSES
+
+    @property
+    def is_paid(self) -> bool:
+        """Money was accepted for the application (being allocated, allocated, or under review)."""
+        return self in PAID_STATUSES
+
+
+# The status sets, defined once here beside the type (issue 23); each member also answers
+# `status.is_final`, `.is_open`, `.is_cancellable`, `.is_paid`. Members are `str`s, so a set
+# also answers for a status read from a database row as a plain string.
+FINAL_STATUSES: frozenset[ApplicationStatus] = frozenset(
+    {
+        ApplicationStatus.COMPLETED,
+        ApplicationStatus.REJECTED,
+        ApplicationStatus.EXPIRED,
+        ApplicationStatus.CANCELLED,
+    }
+)
+"""The run has ended."""
+CLOSED_UNPAID_STATUSES: frozenset[ApplicationStatus] = frozenset(
+    {ApplicationStatus.REJECTED, ApplicationStatus.CANCELLED, ApplicationStatus.EXPIRED}
+)
+"""Ended without a payment accepted: money that comes now is owed back."""
+OPEN_STATUSES: frozenset[ApplicationStatus] = frozenset(
+    {ApplicationStatus.VERIFYING, ApplicationStatus.AWAITING_PAYMENT, ApplicationStatus.ALLOCATING}
+)
+"""An open run is still deciding about the money (for a bounded time)."""
+CANCELLABLE_STATUSES: frozenset[ApplicationStatus] = frozenset(
+    {ApplicationStatus.VERIFYING, ApplicationStatus.AWAITING_PAYMENT}
+)
+"""The declarant's cancel acts (before any money was accepted)."""
+PAID_STATUSES: frozenset[ApplicationStatus] = frozenset(
+    {ApplicationStatus.ALLOCATING, ApplicationStatus.COMPLETED, ApplicationStatus.PAYMENT_REVIEW}
+)
+"""Money was accepted: a cancel is refused as "already paid"."""
 
 
 class IneligibilityReason(StrEnum):

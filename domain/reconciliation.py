@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from domain.models import OPEN_STATUSES, ApplicationStatus
+
 
 class Finding(StrEnum):
     MATCHED = "matched"
@@ -112,11 +114,6 @@ class Report:
         )
 
 
-OPEN_STATUSES = frozenset({"verifying", "awaiting_payment", "allocating"})
-"""An open run is still deciding about the money (for a bounded time)."""
-REVIEW_STATUS = "payment_review"
-
-
 def unallocated_finding(status: str | None, *, refunded: bool, refund_pending: bool = False) -> Finding:
     """What a paid transaction that is not allocated to its application is, by the invariant."""
     if refunded:
@@ -125,7 +122,7 @@ def unallocated_finding(status: str | None, *, refunded: bool, refund_pending: b
         return Finding.REFUND_PENDING
     if status in OPEN_STATUSES:
         return Finding.IN_PROGRESS
-    if status == REVIEW_STATUS:
+    if status == ApplicationStatus.PAYMENT_REVIEW:
         return Finding.REVIEW
     return Finding.REFUND_DUE
 

@@ -28,8 +28,8 @@ from adapters.db import Database
 from adapters.db.orm import ApplicationRow, BankPaymentRow, NotificationRow
 from config import Settings
 from domain.application import VIETNAM_TZ
-from domain.models import ApplicationStatus
-from domain.reconciliation import OPEN_STATUSES, REVIEW_STATUS, Finding
+from domain.models import OPEN_STATUSES, ApplicationStatus
+from domain.reconciliation import Finding
 from workflows.contract import SA_RENEWAL_STATUS, WORKFLOW_TYPE
 
 log = logging.getLogger("bhyt.metrics")
@@ -145,7 +145,7 @@ class BusinessGauges:
                         BankPaymentRow.refund_status.is_(None)
                         | BankPaymentRow.refund_status.not_in(["refunded", "paid_back", "requested", "in_process"]),
                         ApplicationRow.status.is_(None)
-                        | ApplicationRow.status.not_in([*OPEN_STATUSES, REVIEW_STATUS]),
+                        | ApplicationRow.status.not_in([s.value for s in (*OPEN_STATUSES, ApplicationStatus.PAYMENT_REVIEW)]),
                     )
                 )
             ).one()

@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         SettleOrder,
     )
     from activities.notify import NotificationActivities
+    from activities.refunds import RefundActivities
     from activities.step1_declaration import DeclarationActivities
     from activities.step2_verification import VerificationActivities
     from activities.step3_payment import PaymentActivities
@@ -344,7 +345,7 @@ class HouseholdRenewal:
         """One refund per transaction owed back (the activity asks the bank what it has first)."""
         try:
             done = await calls.until_done(
-                PaymentActivities.refund_payment,
+                RefundActivities.refund_payment,
                 RefundInput(application_id=self._request.application_id, payment=paid, reason=reason),
                 "refund a payment not allocated",
             )

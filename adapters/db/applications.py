@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.db.orm import ApplicationRow, CancelRequestRow
 from adapters.db.records import ApplicationRecord
@@ -128,3 +129,14 @@ class ApplicationStore(Store):
             .values(status=ApplicationStatus.COMPLETED.value, allocated_at=at, updated_at=at)
             .execution_options(synchronize_session=False)
         )
+
+
+async def waiting_review(session: AsyncSession) -> list[tuple[str, int | None, datetime]]:
+    """`(application_id, amount, since)` of every application in `payment_review`, oldest first
+    (the operator's review queue, `starter.py review`)."""
+    rows = await session.execute(
+        select(ApplicationRow.application_id, ApplicationRow.amount, ApplicationRow.updated_at)
+        .where(ApplicationRow.status == ApplicationStatus.PAYMENT_REVIEW.value)
+        .order_by(ApplicationRow.updated_at)
+    )
+    return [(application_id, amount, since) for application_id, amount, since in rows.all()]

@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.db.orm import HouseholdContributionRow, ParticipantRow
 from adapters.db.records import ContributionIn, LoadSummary
@@ -102,3 +103,24 @@ class ReferenceStore(Store):
                 counts["contributions_unchanged"] += 1
         await self.session.flush()
         return LoadSummary(**counts)
+
+
+async def held_by_others(session: AsyncSession, data: Mapping[str, Any]) -> list[tuple[int, str]]:
+    """`(index, field)` of each participant of the file whose card number or personal number
+    another BHXH number already holds in the database (why a load was refused)."""
+    held = []
+    for index, item in enumerate(data.get("participants") or []):
+        for field in ("card_number", "personal_id"):
+            value = item.get(field)
+            if not value:
+                continue
+            column = getattr(ParticipantRow, field)
+            holder = await session.scalar(
+                select(ParticipantRow.bhxh_number).where(
+                    column == str(value).strip().upper() if field == "card_number" else column == value,
+                    ParticipantRow.bhxh_number != item.get("bhxh_number"),
+                )
+            )
+            if holder is not None:
+                held.append((index, field))
+    return held

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from activities.step3_payment import refund_transaction
+from services.refunds import refund_transaction
 from tests.refunds.scripted_bank import ScriptedBank
 from tests.refunds.test_refund_findings import a_payment, client, state_of
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from activities.step3_payment import refund_transaction
 from adapters.bank import BankGatewayClient, BankUnavailable
 from domain.models import PaymentReceived
+from services.refunds import refund_transaction
 from tests.refunds.scripted_bank import SECRET, TMN, ScriptedBank
 
 _numbers = itertools.count(31_000_001)

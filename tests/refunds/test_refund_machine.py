@@ -27,11 +27,11 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from activities.step3_payment import follow_due_refunds, refund_transaction
 from adapters.bank import BankError, BankGatewayClient
 from adapters.db import Database, migrate_async
 from domain.models import PaymentReceived
 from domain.refunds import RefundState, stored_state
+from services.refunds import follow_due_refunds, refund_transaction
 from simulators.bank import Knobs, create_app
 
 SECRET, TMN = "machine-secret", "BHXHTEST"
