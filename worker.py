@@ -21,8 +21,10 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.closing import ClosingActivities
 from activities.notify import NotificationActivities
 from activities.reminders import ReminderActivities
+from activities.review import ReviewActivities
 from activities.safe_errors import SafeErrorsInterceptor
 from activities.step1_declaration import DeclarationActivities
 from activities.step2_verification import VerificationActivities
@@ -55,6 +57,8 @@ def build_activities(
 ) -> Sequence[Any]:
     """Every activity of the five steps, bound to its adapters."""
     declaration = DeclarationActivities(db)
+    review = ReviewActivities(db)
+    closing = ClosingActivities(db)
     verification = VerificationActivities(db, registry)
     payment = PaymentActivities(db, bank, merchant_code=settings.bhyt_tmn_code, ipn_url=ipn_url(settings))
     allocation = AllocationActivities(db, bank)
@@ -62,8 +66,8 @@ def build_activities(
     notify = NotificationActivities(notifier)
     return [
         declaration.record_declaration,
-        declaration.enter_review,
-        declaration.close_application,
+        review.enter_review,
+        closing.close_application,
         verification.verify_residence,
         verification.check_participation,
         verification.compute_quote,

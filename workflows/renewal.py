@@ -27,6 +27,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.closing import ClosingActivities
     from activities.errors import CANCEL_REQUESTED, DECLARATION_INVALID
     from activities.inputs import (
         AllocateInput,
@@ -44,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         SettleOrder,
     )
     from activities.notify import NotificationActivities
+    from activities.review import ReviewActivities
     from activities.step1_declaration import DeclarationActivities
     from activities.step2_verification import VerificationActivities
     from activities.step3_payment import PaymentActivities
@@ -252,7 +254,7 @@ class HouseholdRenewal:
                 ledger.checked(reason)
             case money.RecordReview():  # the cards stay reserved: only the recorded status changes
                 await calls.until_done(
-                    DeclarationActivities.enter_review,
+                    ReviewActivities.enter_review,
                     EnterReview(application_id=self._request.application_id, notice=notices.PAYMENT_REVIEW),
                     "mark payment review, tell the declarant",
                 )
@@ -324,7 +326,7 @@ class HouseholdRenewal:
     async def _close(self, status: ApplicationStatus) -> None:
         """Closed unpaid: the records free the cards, then the declarant is told."""
         await calls.until_done(
-            DeclarationActivities.close_application,
+            ClosingActivities.close_application,
             CloseApplication(application_id=self._request.application_id, status=status),
             f"close application: {status.value}",
         )
