@@ -52,16 +52,14 @@ with workflow.unsafe.imports_passed_through():
     from activities.step4_allocation import AllocationActivities
     from activities.step5_result import ResultActivities
     from domain import ledger as money
-    from domain import notices
-    from domain.application import (
+    from domain import messages, notices
+    from domain.application import ApplicationView, RenewalInput, vietnam_date
+    from domain.messages import (
         DECLARATION_NOT_RECORDED,
         NO_ELIGIBLE_MEMBER,
+        RESIDENCE_MISMATCH,
         VERIFICATION_UNAVAILABLE,
-        ApplicationView,
-        RenewalInput,
-        vietnam_date,
     )
-    from domain.messages import RESIDENCE_MISMATCH
     from domain.models import ApplicationStatus, MemberOutcome, PaymentReceived
     from domain.payments import ReviewDecision, same_content, transaction_key
     from workflows import calls, view
@@ -123,7 +121,7 @@ class HouseholdRenewal:
             )
         except ActivityError as err:
             if calls.error_type(err) == DECLARATION_INVALID:
-                return self._reject(f"Tờ khai không hợp lệ ({calls.cause(err)})")
+                return self._reject(messages.declaration_invalid(calls.cause(err)))
             workflow.logger.warning("declaration not recorded: %s", calls.cause(err))
             return self._reject(DECLARATION_NOT_RECORDED)
 
@@ -255,7 +253,7 @@ class HouseholdRenewal:
             case money.RecordReview():  # the cards stay reserved: only the recorded status changes
                 await calls.until_done(
                     ReviewActivities.enter_review,
-                    EnterReview(application_id=self._request.application_id, notice=notices.PAYMENT_REVIEW),
+                    EnterReview(application_id=self._request.application_id, notice=messages.PAYMENT_REVIEW),
                     "mark payment review, tell the declarant",
                 )
                 ledger.review_recorded()
@@ -336,7 +334,7 @@ class HouseholdRenewal:
             assert self._view.payment is not None
             message = notices.expired(self._view.payment)
         else:
-            message = notices.CANCELLED
+            message = messages.CANCELLED
         if self._view.payment is not None or status == ApplicationStatus.REJECTED:
             await self._notify(status.value, message)  # a cancel before any order: no notice
         self._ledger.records_done()
