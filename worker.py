@@ -21,9 +21,11 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.closing import ClosingActivities
 from activities.notify import NotificationActivities
 from activities.refunds import RefundActivities
 from activities.reminders import ReminderActivities
+from activities.review import ReviewActivities
 from activities.safe_errors import SafeErrorsInterceptor
 from activities.step1_declaration import DeclarationActivities
 from activities.step2_verification import VerificationActivities
@@ -56,6 +58,8 @@ def build_activities(
 ) -> Sequence[Any]:
     """Every activity of the five steps, bound to its adapters."""
     declaration = DeclarationActivities(db)
+    review = ReviewActivities(db)
+    closing = ClosingActivities(db)
     verification = VerificationActivities(db, registry)
     payment = PaymentActivities(db, bank, merchant_code=settings.bhyt_tmn_code, ipn_url=ipn_url(settings))
     refunds = RefundActivities(db, bank)
@@ -64,8 +68,8 @@ def build_activities(
     notify = NotificationActivities(notifier)
     return [
         declaration.record_declaration,
-        declaration.enter_review,
-        declaration.close_application,
+        review.enter_review,
+        closing.close_application,
         verification.verify_residence,
         verification.check_participation,
         verification.compute_quote,

@@ -9,12 +9,12 @@ from temporalio import activity
 from adapters.db import Database
 from adapters.db.repository import Repository
 from adapters.notifications import Notice, write_notice
+from domain.messages import reminder_message
 from domain.reminders import (
     DueQuery,
     DueReminder,
     ReminderBatch,
     kind_for,
-    reminder_message,
     window,
 )
 

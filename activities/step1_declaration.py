@@ -1,4 +1,4 @@
-"""Step 1 — kê khai: record the declaration; and, at the end of any path, close the application."""
+"""Step 1 — kê khai: validate the declaration again and record the application."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ from datetime import UTC, datetime
 from temporalio import activity
 
 from activities.errors import DECLARATION_INVALID, business_error
-from activities.inputs import CloseApplication, EnterReview
 from adapters.db import ApplicationRecord, Database
-from adapters.notifications import Notice, write_notice
 from domain.application import RenewalInput, vietnam_date
 from domain.models import ApplicationStatus
 from domain.validation import DeclarationInvalid, validate_declaration
@@ -40,24 +38,4 @@ class DeclarationActivities:
                         updated_at=now,
                     )
                 )
-            await uow.commit()
-
-    @activity.defn(name="close_application")
-    async def close_application(self, request: CloseApplication) -> None:
-        """Final status in the BHXH records, and the cards free for a later application."""
-        async with self._db.unit_of_work() as uow:
-            await uow.repo.close_application(request.application_id, request.status.value)
-            await uow.commit()
-
-    @activity.defn(name="enter_review")
-    async def enter_review(self, request: EnterReview) -> None:
-        """Payment review in the BHXH records and its notice to the declarant in the outbox, in one
-        transaction: no activity (no round trip) only to write a status. Idempotent: the same
-        status, and the notice keyed as `send_notice` keys it (a retry records nothing twice)."""
-        notice = Notice(request.application_id, "payment_review", "declarant", request.notice)
-        async with self._db.unit_of_work() as uow:
-            await uow.repo.set_application_status(
-                request.application_id, ApplicationStatus.PAYMENT_REVIEW.value
-            )
-            await write_notice(uow.repo, notice)
             await uow.commit()

@@ -10,10 +10,9 @@ from activities.errors import REGISTRY_BAD_REQUEST, business_error
 from activities.inputs import ParticipationInput, QuoteRequest, ResidenceInput, ResidenceResult
 from adapters.db import Database
 from adapters.registry import RegistryBadRequest, RegistryClient
-from domain.application import household_in_progress, vietnam_date
+from domain.application import vietnam_date
 from domain.eligibility import (
     check_member,
-    duplicate_rejection,
     head_rejection,
     household_card,
     person_keys,
@@ -23,6 +22,7 @@ from domain.eligibility import (
 from domain.fees import QuoteInput, compute_quote
 from domain.fiscal_year import fiscal_year_of
 from domain.identifiers import CardRef, parse_card_number
+from domain.messages import duplicate_rejection, household_in_progress
 from domain.models import Citizen, Member, MemberCheck, Participant, Quote
 
 

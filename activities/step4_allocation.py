@@ -8,6 +8,7 @@ from activities.errors import APPLICATION_NOT_FOUND, business_error
 from activities.inputs import AllocateInput, AllocateResult, CommittedAllocation, ReconcileInput
 from adapters.bank import BankGatewayClient, BankOrderNotFound
 from adapters.db import AllocationRequest, Database
+from adapters.db.allocate import allocate as allocate_in_db
 from domain.allocation import BankOrder, BankTransaction, payment_mismatch
 from domain.application import vietnam_date
 
@@ -45,7 +46,8 @@ class AllocationActivities:
     @activity.defn(name="allocate")
     async def allocate(self, request: AllocateInput) -> AllocateResult:
         """One transaction, keyed by the application and the bank transaction: a retry returns the same receipt."""
-        result = await self._db.allocate(
+        result = await allocate_in_db(
+            self._db,
             AllocationRequest(
                 application_id=request.application_id,
                 household_code=request.household_code,
@@ -54,7 +56,7 @@ class AllocationActivities:
                 payment=request.payment,
                 payment_date=vietnam_date(request.payment.pay_date),
                 lines=request.lines,
-            )
+            ),
         )
         return AllocateResult(receipt=result.receipt, allocations=result.allocations)
 

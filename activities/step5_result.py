@@ -9,8 +9,9 @@ from temporalio import activity
 from activities.inputs import ResultNotices
 from adapters.notifications import Notice, Notifier, write_notice
 from domain.application import vietnam_date
+from domain.messages import renewal_success
 from domain.models import ApplicationStatus
-from domain.notices import renewal_success, usable_from
+from domain.notices import usable_from
 
 
 def renewed_notices(request: ResultNotices, notice_date: date | None = None) -> list[Notice]:

@@ -27,6 +27,7 @@ from sqlalchemy import event  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from adapters.db import AllocationRequest, ApplicationRecord, Database, migrate_async  # noqa: E402
+from adapters.db.allocate import allocate  # noqa: E402
 from domain.models import PaymentReceived, QuoteLine  # noqa: E402
 
 MEMBERS = 3
@@ -138,7 +139,7 @@ async def _sequential(db: Database, requests: list[AllocationRequest]) -> tuple[
     start = time.perf_counter()
     for request in requests:
         t0 = time.perf_counter()
-        await db.allocate(request)
+        await allocate(db, request)
         latencies.append(time.perf_counter() - t0)
     return time.perf_counter() - start, latencies
 
@@ -150,7 +151,7 @@ async def _concurrent(db: Database, requests: list[AllocationRequest]) -> tuple[
     async def one(request: AllocationRequest) -> int:
         async with gate:
             t0 = time.perf_counter()
-            result = await db.allocate(request)
+            result = await allocate(db, request)
             latencies.append(time.perf_counter() - t0)
             return result.receipt.number
 

@@ -22,25 +22,6 @@ from domain.models import (
 from domain.payments import PaymentOutcome
 
 VIETNAM_TZ = timezone(timedelta(hours=7), "ICT")
-NO_ELIGIBLE_MEMBER = "Không có thành viên nào đủ điều kiện gia hạn thẻ BHYT theo hộ gia đình"
-"""Rejection when step 2b leaves nobody to renew (the procedure has no prescribed wording)."""
-VERIFICATION_UNAVAILABLE = (
-    "Hệ thống chưa xác thực được thông tin của hộ gia đình do gián đoạn kết nối với cơ sở dữ liệu; "
-    "đề nghị kê khai lại sau"
-)
-"""Rejection when an outside system stays unavailable past the retry window of step 2."""
-DECLARATION_NOT_RECORDED = "Hệ thống tạm thời gián đoạn, chưa ghi nhận được tờ khai; đề nghị kê khai lại sau"
-"""Rejection when the BHXH database stays unavailable past step 1's retry window: try again
-later (the declaration itself was not found invalid)."""
-
-
-def household_in_progress(application_id: str) -> str:
-    """Rejection of a second declaration while the household's first is still open; the id is
-    not personal data and lets the portal send the declarant to the open application."""
-    return (
-        "Hộ gia đình đang có một hồ sơ gia hạn chưa hoàn tất (mã hồ sơ "
-        f"{application_id}); đề nghị hoàn tất hoặc hủy hồ sơ đó trước khi kê khai lại"
-    )
 
 
 class RenewalInput(BaseModel):

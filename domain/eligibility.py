@@ -1,7 +1,9 @@
 """Step 2 checks: the shared residence (2a) and each member's eligibility (2b).
 
 The messages go back to the declarant and may be shown on screens and in the Temporal UI,
-so they name the problem, never the person (no name, number or date of birth).
+so they name the problem, never the person (no name, number or date of birth). Their words are
+in `domain.messages`, except the per-reason texts of step 2b (`REASON_MESSAGES`), which stay
+here beside the rule that picks the reason.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+from domain import messages
 from domain.identifiers import CardRef
 from domain.models import Citizen, Gender, Head, IneligibilityReason, Member, MemberCheck, Participant
 from domain.names import same_name
@@ -62,10 +65,6 @@ def names_match(a: str, b: str) -> bool:
     return same_name(a, b)
 
 
-FIELD_LABELS = {"full_name": "họ tên", "date_of_birth": "ngày sinh", "gender": "giới tính"}
-"""How a mismatched field is named to the declarant (never with its value)."""
-
-
 def identity_mismatches(
     declared: Head | Member, full_name: str, date_of_birth: date, gender: Gender
 ) -> list[str]:
@@ -78,11 +77,6 @@ def identity_mismatches(
     if declared.gender != gender:
         fields.append("gender")
     return fields
-
-
-def mismatch_message(fields: Sequence[str], record: str) -> str:
-    labels = ", ".join(FIELD_LABELS[f] for f in fields)
-    return f"{labels.capitalize()} kê khai không khớp với {record}"
 
 
 def _ineligible(member: Member, reason: IneligibilityReason, card_number: str | None = None) -> MemberCheck:
@@ -116,7 +110,7 @@ def check_member(
             card_number=card,
             eligible=False,
             reason=IneligibilityReason.IDENTITY_MISMATCH,
-            message=mismatch_message(fields, "thông tin thẻ BHYT trong cơ sở dữ liệu BHXH"),
+            message=messages.mismatch_message(fields, messages.CARD_RECORD),
             mismatched_fields=fields,
         )
     if participant.group.strip().upper() != HOUSEHOLD_GROUP:
@@ -132,24 +126,17 @@ def check_member(
     return MemberCheck(card_number=card, eligible=True, bhxh_number=participant.bhxh_number)
 
 
-HEAD_NOT_IN_REGISTRY = (
-    "Không tìm thấy chủ hộ trong Cơ sở dữ liệu quốc gia về dân cư theo số định danh cá nhân kê khai "
-    "(head.personal_id)"
-)
-
-
 def head_rejection(head: Head, citizen: Citizen | None) -> str | None:
     """Step 2a: the declared head must be the person the registry knows by that personal number.
 
     The message names the fields that differ (never their values), so the declarant can correct
     the form; None when the head is verified."""
     if citizen is None:
-        return HEAD_NOT_IN_REGISTRY
+        return messages.HEAD_NOT_IN_REGISTRY
     fields = identity_mismatches(head, citizen.full_name, citizen.date_of_birth, citizen.gender)
     if not fields:
         return None
-    named = ", ".join(f"{FIELD_LABELS[f]} (head.{f})" for f in fields)
-    return f"Thông tin chủ hộ kê khai không khớp với Cơ sở dữ liệu quốc gia về dân cư: {named}"
+    return messages.head_mismatch(fields)
 
 
 def person_keys(
@@ -184,8 +171,3 @@ def same_person_pairs(keys: Sequence[str | None]) -> list[tuple[int, int]]:
         else:
             first[key] = index
     return pairs
-
-
-def duplicate_rejection(pairs: Sequence[tuple[int, int]]) -> str:
-    named = "; ".join(f"members[{a}] và members[{b}]" for a, b in pairs)
-    return f"Kê khai trùng người tham gia: {named} là cùng một người; mỗi người chỉ được kê khai một lần"

@@ -1,42 +1,30 @@
-"""Texts of the notices sent to the declarant. Amounts and dates only: no personal data."""
+"""The notices' facts read from the models, and when a renewed card can first be used.
+
+Their words are in `domain.messages` (which cannot import the models: `domain.models` imports
+it). Amounts and dates only: no personal data.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
+from domain import messages
 from domain.application import VIETNAM_TZ
-from domain.messages import RENEWAL_SUCCESS
 from domain.models import PaymentInstructions, Quote
 
 
-def _vn_time(moment: datetime) -> str:
-    return moment.astimezone(VIETNAM_TZ).strftime("%H:%M ngày %d/%m/%Y")
-
-
-def _money(amount: int) -> str:
-    return f"{amount:,}".replace(",", ".")
-
-
 def payment_due(quote: Quote, payment: PaymentInstructions) -> str:
-    return (
-        f"Số tiền phải đóng để gia hạn {len(quote.lines)} thẻ BHYT hộ gia đình: {_money(quote.total)} đồng "
-        f"({quote.total_in_words}). Mã thanh toán: {payment.txn_ref}. "
-        f"Hạn nộp: {_vn_time(payment.deadline)}."
+    return messages.payment_due(
+        cards=len(quote.lines),
+        total=quote.total,
+        total_in_words=quote.total_in_words,
+        txn_ref=payment.txn_ref,
+        deadline=payment.deadline.astimezone(VIETNAM_TZ),
     )
 
 
 def expired(payment: PaymentInstructions) -> str:
-    return (
-        f"Hồ sơ gia hạn thẻ BHYT (mã thanh toán {payment.txn_ref}) đã hết hạn nộp tiền lúc "
-        f"{_vn_time(payment.deadline)} và đã bị hủy. Vui lòng kê khai lại nếu vẫn muốn gia hạn."
-    )
-
-
-CANCELLED = "Hồ sơ gia hạn thẻ BHYT hộ gia đình đã được hủy theo yêu cầu."
-PAYMENT_REVIEW = (
-    "Khoản thanh toán nhận được chưa khớp với hồ sơ; cơ quan BHXH sẽ kiểm tra và liên hệ lại. "
-    "Vui lòng không thanh toán lại."
-)
+    return messages.expired(txn_ref=payment.txn_ref, deadline=payment.deadline.astimezone(VIETNAM_TZ))
 
 
 def usable_from(valid_from: date, old_valid_to: date | None, notice_date: date) -> date | None:
@@ -51,10 +39,3 @@ def usable_from(valid_from: date, old_valid_to: date | None, notice_date: date) 
     if continuous or valid_from <= notice_date:
         return None
     return valid_from
-
-
-def renewal_success(usable: date | None) -> str:
-    """The procedure's words verbatim, and the date the card works from when it is later."""
-    if usable is None:
-        return RENEWAL_SUCCESS
-    return f"{RENEWAL_SUCCESS}. Thẻ có giá trị sử dụng từ ngày {usable:%d/%m/%Y}."

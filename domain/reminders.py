@@ -1,9 +1,10 @@
-"""Reminders before a household's cards lapse (issue 22, finding 3): what is due, and the text.
+"""Reminders before a household's cards lapse (issue 22, finding 3): what is due (its text is
+`domain.messages.reminder_message`).
 
 A card that lapses costs the household continuity (seed 000: «đảm bảo duy trì quá trình tham gia
 liên tục»), and after 90 days a 30-day wait; so the last declarant of a household hears, some
 days before the first of its household cards ends, that it is time to renew, with a link to a
-declaration already filled in. Pure: dates and texts only, the clock is the caller's.
+declaration already filled in. Pure: dates only, the clock is the caller's.
 """
 
 from __future__ import annotations
@@ -70,14 +71,3 @@ def window(today: date, within_days: int) -> tuple[date, date]:
 
 def kind_for(expires_on: date) -> str:
     return f"{REMINDER_KIND_PREFIX}{expires_on.isoformat()}"
-
-
-def reminder_message(expires_on: date, today: date, link: str) -> str:
-    """Dates and the link only (no name: the text goes through outside channels)."""
-    days = (expires_on - today).days
-    when = "hôm nay" if days == 0 else f"sau {days} ngày"
-    return (
-        f"Thẻ BHYT hộ gia đình của gia đình bạn hết hạn sử dụng vào ngày {expires_on:%d/%m/%Y} "
-        f"({when}). Để được sử dụng thẻ liên tục, vui lòng gia hạn trước ngày này; "
-        f"tờ khai đã điền sẵn theo lần kê khai trước: {link}"
-    )

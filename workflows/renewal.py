@@ -27,6 +27,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.closing import ClosingActivities
     from activities.errors import CANCEL_REQUESTED, DECLARATION_INVALID
     from activities.inputs import (
         AllocateInput,
@@ -45,22 +46,21 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.notify import NotificationActivities
     from activities.refunds import RefundActivities
+    from activities.review import ReviewActivities
     from activities.step1_declaration import DeclarationActivities
     from activities.step2_verification import VerificationActivities
     from activities.step3_payment import PaymentActivities
     from activities.step4_allocation import AllocationActivities
     from activities.step5_result import ResultActivities
     from domain import ledger as money
-    from domain import notices
-    from domain.application import (
+    from domain import messages, notices
+    from domain.application import ApplicationView, RenewalInput, vietnam_date
+    from domain.messages import (
         DECLARATION_NOT_RECORDED,
         NO_ELIGIBLE_MEMBER,
+        RESIDENCE_MISMATCH,
         VERIFICATION_UNAVAILABLE,
-        ApplicationView,
-        RenewalInput,
-        vietnam_date,
     )
-    from domain.messages import RESIDENCE_MISMATCH
     from domain.models import ApplicationStatus, MemberOutcome, PaymentReceived
     from domain.payments import ReviewDecision, same_content, transaction_key
     from workflows import calls, view
@@ -122,7 +122,7 @@ class HouseholdRenewal:
             )
         except ActivityError as err:
             if calls.error_type(err) == DECLARATION_INVALID:
-                return self._reject(f"Tờ khai không hợp lệ ({calls.cause(err)})")
+                return self._reject(messages.declaration_invalid(calls.cause(err)))
             workflow.logger.warning("declaration not recorded: %s", calls.cause(err))
             return self._reject(DECLARATION_NOT_RECORDED)
 
@@ -253,8 +253,8 @@ class HouseholdRenewal:
                 ledger.checked(reason)
             case money.RecordReview():  # the cards stay reserved: only the recorded status changes
                 await calls.until_done(
-                    DeclarationActivities.enter_review,
-                    EnterReview(application_id=self._request.application_id, notice=notices.PAYMENT_REVIEW),
+                    ReviewActivities.enter_review,
+                    EnterReview(application_id=self._request.application_id, notice=messages.PAYMENT_REVIEW),
                     "mark payment review, tell the declarant",
                 )
                 ledger.review_recorded()
@@ -326,7 +326,7 @@ class HouseholdRenewal:
     async def _close(self, status: ApplicationStatus) -> None:
         """Closed unpaid: the records free the cards, then the declarant is told."""
         await calls.until_done(
-            DeclarationActivities.close_application,
+            ClosingActivities.close_application,
             CloseApplication(application_id=self._request.application_id, status=status),
             f"close application: {status.value}",
         )
@@ -336,7 +336,7 @@ class HouseholdRenewal:
             assert self._view.payment is not None
             message = notices.expired(self._view.payment)
         else:
-            message = notices.CANCELLED
+            message = messages.CANCELLED
         if self._view.payment is not None or status == ApplicationStatus.REJECTED:
             await self._notify(status.value, message)  # a cancel before any order: no notice
         self._ledger.records_done()

@@ -2,7 +2,8 @@
 
 Async SQLAlchemy throughout (asyncpg on PostgreSQL, aiosqlite on SQLite) because every activity
 is async; one style, no thread pool. `Database` is what the worker builds; activities open a
-unit of work per transaction and call the repository's methods.
+unit of work per transaction and call the repository's methods; step 4's transaction is
+`adapters.db.allocate.allocate(db, request)`.
 """
 
 from adapters.db.engine import async_url, make_engine, migrate, migrate_async
@@ -19,11 +20,10 @@ from adapters.db.records import (
     ContributionIn,
     LoadSummary,
 )
-from adapters.db.repository import CONFIRMED_OUTCOMES, Repository, verification_code
+from adapters.db.repository import Repository
 from adapters.db.uow import Database, UnitOfWork
 
 __all__ = [
-    "CONFIRMED_OUTCOMES",
     "AllocationError",
     "AllocationRequest",
     "AllocationResult",
@@ -40,5 +40,4 @@ __all__ = [
     "make_engine",
     "migrate",
     "migrate_async",
-    "verification_code",
 ]

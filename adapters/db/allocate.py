@@ -18,11 +18,13 @@ SQLite needs none of it (the transaction holds the database write lock from BEGI
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from sqlalchemy.exc import IntegrityError
 
 from adapters.db.errors import PaymentAlreadyAllocatedError, PaymentMismatchError, UnknownParticipantError
 from adapters.db.records import AllocationRequest, AllocationResult, ApplicationRecord
+from adapters.db.repository import Repository
 from adapters.db.sql import utcnow
+from adapters.db.uow import Database
 from domain.allocation import (
     AllocationRefused,
     MismatchKind,
@@ -30,9 +32,6 @@ from domain.allocation import (
     payment_mismatch,
     plan_allocation,
 )
-
-if TYPE_CHECKING:
-    from adapters.db.repository import Repository
 
 _REFUSAL = {
     MismatchKind.REFERENCE: "payment is for another order",
@@ -50,11 +49,28 @@ def _payer(application: ApplicationRecord, fallback: str) -> str:
     return application.declaration.the_declarant.full_name
 
 
-async def allocate(repo: Repository, request: AllocationRequest) -> AllocationResult:
-    """Step 4 in one transaction, idempotent: a second call returns the first result, writing nothing.
+async def allocate(db: Database, request: AllocationRequest) -> AllocationResult:
+    """Step 4 in its own committed transaction, idempotent: a second call returns the first
+    result, writing nothing.
 
-    It must be the only writer in its unit of work (`Database.allocate` gives it one).
+    Two calls for the same application racing on PostgreSQL before either recorded the
+    application row can collide on a unique key; the loser then simply reads the winner's
+    result, which is what it would have returned anyway.
     """
+    for attempt in range(3):
+        try:
+            async with db.unit_of_work() as uow:
+                result = await _allocate(uow.repo, request)
+                await uow.commit()
+                return result
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _allocate(repo: Repository, request: AllocationRequest) -> AllocationResult:
+    """The transaction's reads, locks and writes; the only writer in its unit of work."""
     payment = request.payment
     total = sum(line.amount for line in request.lines)
     application = await repo.lock_application(

@@ -13,18 +13,14 @@ is. Every statement runs unchanged on SQLite and PostgreSQL (see `adapters.db.sq
 
 from __future__ import annotations
 
-from adapters.db import allocate as step4
 from adapters.db.applications import ApplicationStore
 from adapters.db.households import HouseholdClaimStore
 from adapters.db.outbox import OutboxStore
-from adapters.db.participants import FINAL_STATUSES, ParticipantStore, ReservationStore
-from adapters.db.payments import CONFIRMED_OUTCOMES, PaymentStore
+from adapters.db.participants import ParticipantStore, ReservationStore
+from adapters.db.payments import PaymentStore
 from adapters.db.receipts import ReceiptStore
-from adapters.db.records import AllocationRequest, AllocationResult
 from adapters.db.reference import ReferenceStore
 from adapters.db.reminders import ReminderStore
-from adapters.db.sql import utcnow
-from domain.allocation import verification_code
 
 
 class Repository(
@@ -45,10 +41,3 @@ class Repository(
         await self.set_application_status(application_id, status)
         await self.release_cards(application_id)
         await self.release_household(application_id)
-
-    async def allocate(self, request: AllocationRequest) -> AllocationResult:
-        """Step 4's transaction (`adapters.db.allocate.allocate`) on this repository."""
-        return await step4.allocate(self, request)
-
-
-__all__ = ["CONFIRMED_OUTCOMES", "FINAL_STATUSES", "Repository", "utcnow", "verification_code"]

@@ -12,11 +12,9 @@ from __future__ import annotations
 import asyncio
 from types import TracebackType
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.db.engine import SQLITE_BEGIN_OPTION, make_engine
-from adapters.db.records import AllocationRequest, AllocationResult
 from adapters.db.repository import Repository
 
 
@@ -95,24 +93,6 @@ class Database:
         if read_only:
             return UnitOfWork(self._reads)
         return UnitOfWork(self._writes, self._writer_gate)
-
-    async def allocate(self, request: AllocationRequest) -> AllocationResult:
-        """`Repository.allocate` in its own committed transaction.
-
-        Two calls for the same application racing on PostgreSQL before either recorded the
-        application row can collide on a unique key; the loser then simply reads the winner's
-        result, which is what it would have returned anyway.
-        """
-        for attempt in range(3):
-            try:
-                async with self.unit_of_work() as uow:
-                    result = await uow.repo.allocate(request)
-                    await uow.commit()
-                    return result
-            except IntegrityError:
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
 
     async def dispose(self) -> None:
         await self.engine.dispose()

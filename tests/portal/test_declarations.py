@@ -6,9 +6,8 @@ import uuid
 from datetime import UTC, date, datetime
 
 from domain.application import RenewalInput, vietnam_date
-from domain.messages import RENEWAL_SUCCESS
+from domain.messages import RENEWAL_SUCCESS, renewal_success
 from domain.models import Declaration
-from domain.notices import renewal_success
 from tests.portal.harness import Portal, declaration, head, person
 from tests.support import UNKNOWN_PERSONAL_ID
 from workflows import client as renewals

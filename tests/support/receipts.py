@@ -69,6 +69,7 @@ async def issue_six_member_receipt(db, application_id: str = "app-receipt-6") ->
     """Load six participants with Vietnamese names and allocate a payment for them (step 4),
     through the repository as the worker does; the receipt's public code."""
     from adapters.db import AllocationRequest, ApplicationRecord
+    from adapters.db.allocate import allocate
     from tests.adapters.db.db_builders import line, participant, payment
 
     members = []
@@ -92,7 +93,8 @@ async def issue_six_member_receipt(db, application_id: str = "app-receipt-6") ->
         )
         await uow.repo.reserve_cards(application_id, [m["bhxh_number"] for m in members])
         await uow.commit()
-    await db.allocate(
+    await allocate(
+        db,
         AllocationRequest(
             application_id=application_id,
             household_code="HN-BD-0006",
@@ -101,7 +103,7 @@ async def issue_six_member_receipt(db, application_id: str = "app-receipt-6") ->
             payment=payment(txn_ref, sum(x.amount for x in lines)),
             payment_date=date(2026, 3, 2),
             lines=lines,
-        )
+        ),
     )
     from adapters.db.receipt_lookup import receipt_by_application
 

@@ -6,10 +6,15 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from domain import notices
-from domain.application import NO_ELIGIBLE_MEMBER, VERIFICATION_UNAVAILABLE, household_in_progress
+from domain import messages
 from domain.declarant import clean_email, clean_phone
-from domain.messages import RENEWAL_SUCCESS, RESIDENCE_MISMATCH
+from domain.messages import (
+    NO_ELIGIBLE_MEMBER,
+    RENEWAL_SUCCESS,
+    RESIDENCE_MISMATCH,
+    VERIFICATION_UNAVAILABLE,
+    household_in_progress,
+)
 from domain.sms import is_single_gsm7, sms_text, unaccented
 
 WORST_DUE = {
@@ -25,15 +30,15 @@ WORST_DUE = {
     [
         ("payment_due", "Số tiền phải đóng …", WORST_DUE),
         ("renewed", RENEWAL_SUCCESS, {"valid_to": "2027-12-31"}),
-        ("renewed", notices.renewal_success(date(2027, 1, 4)), {"valid_to": "2027-12-31", "usable_from": "2027-01-04"}),
+        ("renewed", messages.renewal_success(date(2027, 1, 4)), {"valid_to": "2027-12-31", "usable_from": "2027-01-04"}),
         ("rejected", RESIDENCE_MISMATCH, {}),
         ("rejected", NO_ELIGIBLE_MEMBER, {}),
         ("rejected", VERIFICATION_UNAVAILABLE, {}),
         ("rejected", household_in_progress("6d1f7c8e-0000-4000-8000-000000000000"), {}),
         ("expired", "Hồ sơ gia hạn thẻ BHYT (mã thanh toán BHYT" + "F" * 32 + ") đã hết hạn nộp tiền lúc "
          "10:00 ngày 06/12/2026 và đã bị hủy. Vui lòng kê khai lại nếu vẫn muốn gia hạn.", {}),
-        ("cancelled", notices.CANCELLED, {}),
-        ("payment_review", notices.PAYMENT_REVIEW, {}),
+        ("cancelled", messages.CANCELLED, {}),
+        ("payment_review", messages.PAYMENT_REVIEW, {}),
         ("reminder", "Thẻ BHYT của hộ gia đình sắp hết hạn " * 10, {}),
     ],
 )  # fmt: skip
@@ -83,7 +88,8 @@ def test_emails() -> None:
 def test_a_reminder_sms_carries_the_expiry_and_a_whole_link_or_none() -> None:
     """A reminder's SMS says the day the household's cards end and the link to renew; a link too
     long for one message is left out whole (half a link opens nothing), never cut."""
-    from domain.reminders import kind_for, reminder_message
+    from domain.messages import reminder_message
+    from domain.reminders import kind_for
 
     expires, today = date(2027, 1, 31), date(2027, 1, 10)
     short = "https://dichvucong.baohiemxahoi.gov.vn/r/6d1f7c8e"

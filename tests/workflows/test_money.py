@@ -15,7 +15,8 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from domain.application import DECLARATION_NOT_RECORDED, ApplicationView, RenewalInput
+from domain.application import ApplicationView, RenewalInput
+from domain.messages import DECLARATION_NOT_RECORDED
 from domain.models import ApplicationStatus
 from domain.payments import PaymentState, ReviewDecision
 from tests.workflows.fakes import FakeBackend

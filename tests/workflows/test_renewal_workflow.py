@@ -16,8 +16,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from domain.allocation import verification_code
-from domain.application import VERIFICATION_UNAVAILABLE, ApplicationView, RenewalInput
-from domain.messages import RESIDENCE_MISMATCH
+from domain.application import ApplicationView, RenewalInput
+from domain.messages import RESIDENCE_MISMATCH, VERIFICATION_UNAVAILABLE
 from domain.models import ApplicationStatus, Declaration, PaymentReceived
 from domain.payments import ReviewDecision
 from tests.temporal_support import time_skipping_env

@@ -13,8 +13,8 @@ from adapters.db import (
     ApplicationRecord,
     PaymentAlreadyAllocatedError,
     PaymentMismatchError,
-    verification_code,
 )
+from adapters.db.allocate import allocate
 from adapters.db.orm import (
     AllocationRow,
     BankPaymentRow,
@@ -25,6 +25,7 @@ from adapters.db.orm import (
     RevenueEntryRow,
     ValidityHistoryRow,
 )
+from domain.allocation import verification_code
 from domain.words import amount_in_words
 from tests.adapters.db.db_builders import OFFICE_A, OFFICE_B, line, participant, payment
 
@@ -81,12 +82,10 @@ async def test_allocating_twice_writes_once_and_returns_the_same_receipt(db):
     lines = [line(members[0], position=1), line(members[1], position=2, monthly=73_710)]
     request = await _prepare(db, "app-1", members, lines)
 
-    first = await db.allocate(request)
+    first = await allocate(db, request)
     counts = await _counts(db)
-    second = await db.allocate(request)
-    async with db.unit_of_work() as uow:  # and through the repository inside a caller's unit of work
-        third = await uow.repo.allocate(request)
-        await uow.commit()
+    second = await allocate(db, request)
+    third = await allocate(db, request)
 
     assert first == second == third
     assert await _counts(db) == counts
@@ -118,7 +117,7 @@ async def test_allocating_twice_writes_once_and_returns_the_same_receipt(db):
 async def test_concurrent_retries_of_one_allocation_write_once(db):
     members = [participant(1)]
     request = await _prepare(db, "app-1", members, [line(members[0])])
-    results = await asyncio.gather(*(db.allocate(request) for _ in range(5)))
+    results = await asyncio.gather(*(allocate(db, request) for _ in range(5)))
     assert all(r == results[0] for r in results)
     assert (await _counts(db))["receipts"] == 1
 
@@ -128,7 +127,7 @@ async def test_fifty_concurrent_allocations_take_fifty_consecutive_receipt_numbe
     for i in range(50):
         member = participant(1000 + i, office=OFFICE_A if i % 2 else OFFICE_B)
         requests.append(await _prepare(db, f"app-{i:03d}", [member], [line(member)]))
-    results = await asyncio.gather(*(db.allocate(r) for r in requests))
+    results = await asyncio.gather(*(allocate(db, r) for r in requests))
     numbers = sorted(r.receipt.number for r in results)
     assert numbers == list(range(1, 51))
     assert len({r.receipt.verification_code for r in results}) == 50
@@ -151,7 +150,7 @@ async def test_validity_is_extended_by_the_rules_and_its_history_kept(db):
         line(members[3], position=4, months=12, monthly=52_650),
     ]
     request = await _prepare(db, "app-1", members, lines)
-    result = await db.allocate(request)
+    result = await allocate(db, request)
     expected = [
         (date(2026, 11, 30), date(2026, 12, 1), date(2027, 11, 30)),
         (date(2026, 1, 15), date(2026, 3, 2), date(2026, 9, 1)),
@@ -184,8 +183,8 @@ async def test_validity_is_extended_by_the_rules_and_its_history_kept(db):
 
 async def test_revenue_is_recorded_per_office_and_period(db):
     a, b, c = participant(1), participant(2, office=OFFICE_B), participant(3, office=OFFICE_B)
-    await db.allocate(await _prepare(db, "app-1", [a, b], [line(a), line(b, position=2, monthly=73_710)]))
-    await db.allocate(await _prepare(db, "app-2", [c], [line(c, months=3)], household="HN-CG-0002"))
+    await allocate(db, await _prepare(db, "app-1", [a, b], [line(a), line(b, position=2, monthly=73_710)]))
+    await allocate(db, await _prepare(db, "app-2", [c], [line(c, months=3)], household="HN-CG-0002"))
     async with db.unit_of_work(read_only=True) as uow:
         assert await uow.repo.revenue_by_office("2026-03") == {
             OFFICE_A: 105_300 * 12,
@@ -205,21 +204,21 @@ async def test_a_payment_that_does_not_match_writes_nothing(db):
     request = await _prepare(db, "app-1", [member], [line(member)])
     wrong = request.model_copy(update={"payment": payment(request.payment.txn_ref, 1)})
     with pytest.raises(PaymentMismatchError):
-        await db.allocate(wrong)
+        await allocate(db, wrong)
     assert set((await _counts(db)).values()) == {0}
     # the counter was not advanced either: the next receipt is still number 1
-    assert (await db.allocate(request)).receipt.number == 1
+    assert (await allocate(db, request)).receipt.number == 1
 
 
 async def test_a_bank_transaction_cannot_pay_two_applications(db):
     a, b = participant(1), participant(2)
     first = await _prepare(db, "app-1", [a], [line(a)])
     second = await _prepare(db, "app-2", [b], [line(b)])
-    await db.allocate(first)
+    await allocate(db, first)
     reused = second.model_copy(
         update={"payment": payment(second.payment.txn_ref, second.payment.amount, first.payment.bank_tran_no)}
     )
     with pytest.raises((PaymentAlreadyAllocatedError, PaymentMismatchError)):
-        await db.allocate(reused)
+        await allocate(db, reused)
     async with db.unit_of_work(read_only=True) as uow:
         assert await uow.repo.get_receipt("app-2") is None

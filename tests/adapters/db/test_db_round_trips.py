@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event
 
+from adapters.db.allocate import allocate
 from adapters.db.orm import BankPaymentRow
 from tests.adapters.db.db_builders import OFFICE_A, OFFICE_B, line, participant, payment
 from tests.adapters.db.test_db_allocation import _prepare
@@ -46,7 +47,7 @@ async def _allocation_statements(db, application_id: str, size: int, first: int)
     request = await _prepare(db, application_id, members, lines)
     statements = Statements(db)
     try:
-        await db.allocate(request)
+        await allocate(db, request)
     finally:
         statements.close()
     return statements.kinds
