@@ -9,8 +9,8 @@ from domain.application import RenewalInput, vietnam_date
 from domain.messages import RENEWAL_SUCCESS
 from domain.models import Declaration
 from domain.notices import renewal_success
-from tests.portal.harness import Portal, declaration, head, person
 from tests.support import UNKNOWN_PERSONAL_ID
+from tests.support.portal import Portal, declaration, head, person
 from workflows import client as renewals
 
 AN, BINH, CHAU = 0, 1, 2

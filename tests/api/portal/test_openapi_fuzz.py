@@ -25,7 +25,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from tests.portal.harness import AUTH, Portal
+from tests.support.portal import AUTH, Portal
 
 EXAMPLES_PER_OPERATION_AND_MODE = 40
 FUZZ_SUMMARY: list[str] = []
