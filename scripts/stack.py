@@ -31,12 +31,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `python scripts/stack.py` as well as `python -m scripts.stack`
-    sys.path.insert(0, str(ROOT))
-
-from config import VAR, Settings  # noqa: E402
-from scripts.supervisor import (  # noqa: E402
+from config import VAR, Settings
+from scripts.supervisor import (
     LOCALHOST,
     NotReady,
     Supervised,
@@ -49,7 +45,9 @@ from scripts.supervisor import (  # noqa: E402
     tcp_open,
     wait_until,
 )
-from workflows.contract import SEARCH_ATTRIBUTES  # noqa: E402
+from workflows.contract import SEARCH_ATTRIBUTES
+
+ROOT = Path(__file__).resolve().parent.parent
 
 DEMO_DATA = ROOT / "data" / "demo.json"
 SEED_MARKER = "demo-seeded"

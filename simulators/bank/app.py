@@ -14,8 +14,9 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from simulators.bank.ipn_sender import Delivery
+from simulators.bank.knobs import Knobs
 from simulators.bank.routes import control, merchant_api, pay_page, payments, statement
-from simulators.bank.state import Bank, Knobs
+from simulators.bank.state import Bank
 from simulators.bank.store import BankStore
 
 

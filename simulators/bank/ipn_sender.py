@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from adapters import ipn
-from simulators.bank.state import Knobs
+from simulators.bank.knobs import Knobs
 from simulators.bank.store import BankStore
 
 log = logging.getLogger("simulators.bank")

@@ -11,7 +11,7 @@ import asyncio
 import httpx
 
 from simulators.bank.ipn_sender import CONCURRENT_CALLBACKS, Delivery
-from simulators.bank.state import Knobs
+from simulators.bank.knobs import Knobs
 from simulators.bank.store import BankStore
 
 
