@@ -34,22 +34,22 @@ lint: $(STAMP)
 
 # The renewal beside the engine's no-op floor (../shared/bench/noop_baseline.py), SQLite and PostgreSQL.
 bench: $(STAMP)
-	$(BIN)/python bench/floor.py $(ARGS)
+	$(BIN)/python -m bench.floor $(ARGS)
 
 # Figures at scale (issue 12): a day of 100,000 bank transactions, 10,000 applications awaiting
 # payment, two workers + two APIs on PostgreSQL. Long: ~1 h on 2 cores with the defaults.
 bench-scale: $(STAMP)
-	$(BIN)/python bench/scale.py reconcile
-	$(BIN)/python bench/scale.py reconcile --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/
-	$(BIN)/python bench/scale.py awaiting
-	$(BIN)/python bench/scale.py processes
+	$(BIN)/python -m bench.scale reconcile
+	$(BIN)/python -m bench.scale reconcile --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/
+	$(BIN)/python -m bench.scale awaiting
+	$(BIN)/python -m bench.scale processes
 
 # The parts alone: step 4's transaction, the cost of one payload, the e-receipt.
 bench-parts: $(STAMP)
-	$(BIN)/python bench/allocation.py
-	$(BIN)/python bench/payloads.py
-	$(BIN)/python bench/sandbox.py
-	$(BIN)/python bench/receipts.py
+	$(BIN)/python -m bench.allocation
+	$(BIN)/python -m bench.payloads
+	$(BIN)/python -m bench.sandbox
+	$(BIN)/python -m bench.receipts
 
 clean:
 	rm -rf $(VENV) var

@@ -4,7 +4,7 @@ Each application pays for a 3-member household (3 cards, 2 offices), so one allo
 ~17 rows. Measured: sequential (one allocation after another) and concurrent (N in flight,
 as a busy worker would run them). Setup (participants, applications, reservations) is not
 timed. PostgreSQL: BENCH_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/test; a
-throwaway database is created and dropped. Run: `.venv/bin/python bench/allocation.py [N]`.
+throwaway database is created and dropped. Run: `.venv/bin/python -m bench.allocation [N]`.
 """
 
 from __future__ import annotations
@@ -20,15 +20,13 @@ from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import asyncpg
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
 
-import asyncpg  # noqa: E402
-from sqlalchemy import event  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from adapters.db import AllocationRequest, ApplicationRecord, Database, migrate_async  # noqa: E402
-from adapters.db.allocate import allocate  # noqa: E402
-from domain.models import PaymentReceived, QuoteLine  # noqa: E402
+from adapters.db import AllocationRequest, ApplicationRecord, Database, migrate_async
+from adapters.db.allocate import allocate
+from domain.models import PaymentReceived, QuoteLine
 
 MEMBERS = 3
 CONCURRENCY = 20

@@ -73,7 +73,7 @@ class CpuMeter:
     """CPU seconds per component between two marks: where the cores went during each phase."""
 
     def __init__(self, stack: Stack) -> None:
-        procs = getattr(stack, "_procs", [])  # Stack keeps its children here; none → no CPU figures
+        procs = stack.processes()
         self.groups = {p.popen.pid: p.name for p in procs}
         self.groups[os.getpgid(0)] = "bench"
         self.names = [p.name for p in procs] + ["bench"]

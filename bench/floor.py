@@ -20,9 +20,9 @@ a ratio, with the issue-12 targets:
 A benchmark, not a test: it prints figures and asserts no time. Exit status 1 when a renewal
 did not complete (the renewal bench's own check), 2 when something did not start.
 
-    .venv/bin/python bench/floor.py                          # SQLite and PostgreSQL (if reachable)
-    .venv/bin/python bench/floor.py --database sqlite --quotes 50 --full 100   # quicker
-    .venv/bin/python bench/floor.py --profile var/profiles   # + py-spy CPU profiles of worker and API
+    .venv/bin/python -m bench.floor                          # SQLite and PostgreSQL (if reachable)
+    .venv/bin/python -m bench.floor --database sqlite --quotes 50 --full 100   # quicker
+    .venv/bin/python -m bench.floor --profile var/profiles   # + py-spy CPU profiles of worker and API
 """
 
 from __future__ import annotations
@@ -39,15 +39,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from bench import renewals
+from bench.figures import log, percentile
+from bench.report import cpu_model, memory_gib, package_version
+from scripts.stack import Ports, Stack, temporal_cli, temporal_dev_command
+from scripts.supervisor import LOCALHOST, NotReady, spawn, tcp_open, wait_until
 
-from bench import renewals  # noqa: E402
-from bench.figures import log, percentile  # noqa: E402
-from bench.report import cpu_model, memory_gib, package_version  # noqa: E402
-from scripts.stack import Ports, Stack, temporal_cli, temporal_dev_command  # noqa: E402
-from scripts.supervisor import LOCALHOST, NotReady, spawn, tcp_open, wait_until  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_BASELINE = ROOT.parent / "shared" / "bench" / "noop_baseline.py"
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/"
@@ -142,7 +140,7 @@ class Profilers:
             log("profile: py-spy not installed (make install); running without profiles")
             return
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        for proc in getattr(stack, "_procs", []):
+        for proc in stack.processes():
             if proc.name not in ("worker", "api"):
                 continue
             out = self.out_dir / f"{self.label}-{proc.name}.txt"

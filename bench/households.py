@@ -25,15 +25,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from domain.application import vietnam_date  # noqa: E402
-from domain.fees import base_salary_on, monthly_amount  # noqa: E402
-from domain.identifiers import century_gender_digit, parse_card_number, personal_id_error  # noqa: E402
-from domain.models import Citizen, Gender, Participant  # noqa: E402
-from domain.validation import parse_declaration  # noqa: E402
+from domain.application import vietnam_date
+from domain.fees import base_salary_on, monthly_amount
+from domain.identifiers import century_gender_digit, parse_card_number, personal_id_error
+from domain.models import Citizen, Gender, Participant
+from domain.validation import parse_declaration
 
 # (card province code, personal-id place-of-birth code, residence prefix, office, city)
 PROVINCES = [

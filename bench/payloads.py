@@ -7,7 +7,7 @@ Every activity call and result, signal, update and query goes through `data_conv
 whether the codec is worth optimising against the rest of a renewal's CPU (bench/floor.py
 --profile shows the whole). A benchmark: prints figures, asserts nothing.
 
-    .venv/bin/python bench/payloads.py [N]
+    .venv/bin/python -m bench.payloads [N]
 """
 
 from __future__ import annotations
@@ -20,17 +20,15 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from adapters.temporal_payloads import data_converter
+from config import Settings
+from domain.application import ApplicationView, RenewalInput
+from domain.models import ApplicationStatus, MemberOutcome
+from domain.validation import parse_declaration
+
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
-
-from adapters.temporal_payloads import data_converter  # noqa: E402
-from config import Settings  # noqa: E402
-from domain.application import ApplicationView, RenewalInput  # noqa: E402
-from domain.models import ApplicationStatus, MemberOutcome  # noqa: E402
-from domain.validation import parse_declaration  # noqa: E402
 
 
 def samples() -> dict[str, object]:

@@ -1,7 +1,7 @@
 """Time to render and to sign one e-receipt PDF (six members), and its size.
 
 Both are CPU work the API runs off the event loop (`asyncio.to_thread`), once per PDF request.
-Run: `.venv/bin/python bench/receipts.py [N]` (default 30 of each).
+Run: `.venv/bin/python -m bench.receipts [N]` (default 30 of each).
 """
 
 from __future__ import annotations
@@ -12,11 +12,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from adapters.receipt_pdf import render_receipt_pdf  # noqa: E402
-from adapters.receipt_signing import ReceiptSigner, ensure_self_signed  # noqa: E402
-from tests.support.receipts import six_member_document  # noqa: E402
+from adapters.receipt_pdf import render_receipt_pdf
+from adapters.receipt_signing import ReceiptSigner, ensure_self_signed
+from tests.support.receipts import six_member_document
 
 
 def _ms(samples: list[float]) -> str:

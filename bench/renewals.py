@@ -19,8 +19,8 @@ Split in three: bench/driver.py (what is driven), bench/figures.py (what is meas
 bench/report.py (what is printed); this module only sets up, runs the phases and cleans up.
 Traffic goes to 127.0.0.1 only. A benchmark, not a test: nothing here asserts a time.
 
-    .venv/bin/python bench/renewals.py                       # SQLite, defaults below
-    .venv/bin/python bench/renewals.py --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/
+    .venv/bin/python -m bench.renewals                       # SQLite, defaults below
+    .venv/bin/python -m bench.renewals --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ import argparse
 import asyncio
 import json
 import shutil
-import sys
 import tempfile
 import uuid
 from collections.abc import Callable
@@ -37,21 +36,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from sqlalchemy.engine import make_url
 
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from bench.driver import Bench  # noqa: E402
-from bench.figures import (  # noqa: E402
+from bench.driver import Bench
+from bench.figures import (
     log,
     settle,
 )
-from bench.households import check, declarations, generate  # noqa: E402
-from bench.report import scan_logs, summary  # noqa: E402
-from domain.application import vietnam_date  # noqa: E402
-from scripts.stack import Stack, StackError  # noqa: E402
+from bench.households import check, declarations, generate
+from bench.report import scan_logs, summary
+from domain.application import vietnam_date
+from scripts.stack import Stack, StackError
 
 # ---- database ------------------------------------------------------------------------------------
 

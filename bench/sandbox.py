@@ -6,7 +6,7 @@ executed again, its imports resolved through the sandbox importer), then the wor
 the history's events. The worker pays it once per run (and again after each cache eviction).
 A benchmark: prints figures, asserts nothing.
 
-    .venv/bin/python bench/sandbox.py [N]
+    .venv/bin/python -m bench.sandbox [N]
 """
 
 from __future__ import annotations
@@ -16,17 +16,15 @@ import sys
 import time
 from pathlib import Path
 
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from adapters.temporal_payloads import data_converter
+from config import Settings
+from workflows.renewal import HouseholdRenewal
+
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from temporalio.client import WorkflowHistory  # noqa: E402
-from temporalio.worker import Replayer  # noqa: E402
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions  # noqa: E402
-
-from adapters.temporal_payloads import data_converter  # noqa: E402
-from config import Settings  # noqa: E402
-from workflows.renewal import HouseholdRenewal  # noqa: E402
 
 HISTORIES = sorted((ROOT / "tests" / "workflows" / "histories").glob("*.json"))
 

@@ -3,9 +3,9 @@ statement, and more than one worker and API process. A benchmark: it prints figu
 machine line and asserts no time; the correctness checks it makes (every renewal completed, no
 double allocation, gap-free receipts) set the exit status.
 
-    .venv/bin/python bench/scale.py reconcile [--transactions 100000]     # make bench-scale runs all three
-    .venv/bin/python bench/scale.py awaiting  [--applications 10000]
-    .venv/bin/python bench/scale.py processes [--renewals 200] [--database-url postgresql+asyncpg://…/]
+    .venv/bin/python -m bench.scale reconcile [--transactions 100000]     # make bench-scale runs all three
+    .venv/bin/python -m bench.scale awaiting  [--applications 10000]
+    .venv/bin/python -m bench.scale processes [--renewals 200] [--database-url postgresql+asyncpg://…/]
 
 reconcile   one Vietnam day with N settled bank transactions: the bank simulator's statement
             filled with N transactions of the day, the BHXH database with the matching payments
@@ -38,25 +38,23 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+from sqlalchemy import insert, text
+from sqlalchemy.engine import make_url
+
+from adapters.db import Database, migrate_async
+from adapters.db.orm import ApplicationRow, BankPaymentRow
+from bench.driver import POOL, Application, Bench
+from bench.figures import latency_row, log, rate, settle
+from bench.floor import machine_line
+from bench.households import check, declarations, generate
+from bench.renewals import create_postgres, drop_postgres
+from domain.application import VIETNAM_TZ, vietnam_date
+from scripts.stack import Stack, StackError
+from scripts.supervisor import LOCALHOST, free_port, http_ok, spawn, wait_until
+from simulators.bank.store import BankStore
+
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import httpx  # noqa: E402
-from sqlalchemy import insert, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from adapters.db import Database, migrate_async  # noqa: E402
-from adapters.db.orm import ApplicationRow, BankPaymentRow  # noqa: E402
-from bench.driver import POOL, Application, Bench  # noqa: E402
-from bench.figures import latency_row, log, rate, settle  # noqa: E402
-from bench.floor import machine_line  # noqa: E402
-from bench.households import check, declarations, generate  # noqa: E402
-from bench.renewals import create_postgres, drop_postgres  # noqa: E402
-from domain.application import VIETNAM_TZ, vietnam_date  # noqa: E402
-from scripts.stack import Stack, StackError  # noqa: E402
-from scripts.supervisor import LOCALHOST, free_port, http_ok, spawn, wait_until  # noqa: E402
-from simulators.bank.store import BankStore  # noqa: E402
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/"
 TMN = "BHXHDEV1"
@@ -90,7 +88,7 @@ def mib(n: float) -> str:
 
 
 def stack_memory(stack: Stack) -> str:
-    procs = getattr(stack, "_procs", [])
+    procs = stack.processes()
     rss = rss_by_group({p.popen.pid: p.name for p in procs})
     return ", ".join(f"{name} {mib(v)}" for name, v in rss.items() if name in ("temporal", "worker", "api"))
 

@@ -6,7 +6,7 @@ with a paid transaction and two cards renewed each (by four offices), some expir
 (5 % of the paid refunded), the rest in progress; then times the figures three ways — a month by
 day, the year by day, the year by month — best and median of 5 runs each. Setup is not timed.
 PostgreSQL: BENCH_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/test; a throwaway
-database is created and dropped. Run: `.venv/bin/python bench/stats.py [N] [--database sqlite|postgresql]`.
+database is created and dropped. Run: `.venv/bin/python -m bench.stats [N] [--database sqlite|postgresql]`.
 """
 
 from __future__ import annotations
@@ -16,22 +16,18 @@ import asyncio
 import os
 import random
 import statistics
-import sys
 import tempfile
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import asyncpg
+from sqlalchemy import insert
+from sqlalchemy.engine import make_url
 
-import asyncpg  # noqa: E402
-from sqlalchemy import insert  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from adapters.db import Database, migrate_async  # noqa: E402
-from adapters.db.orm import AllocationRow, ApplicationRow, BankPaymentRow, ParticipantRow  # noqa: E402
-from adapters.db.stats import period_figures  # noqa: E402
+from adapters.db import Database, migrate_async
+from adapters.db.orm import AllocationRow, ApplicationRow, BankPaymentRow, ParticipantRow
+from adapters.db.stats import period_figures
 
 YEAR_START = datetime(2026, 1, 1, tzinfo=UTC)
 CHANNELS = ["portal"] * 5 + ["vssid"] * 2 + ["national_portal"] * 2 + ["office"]

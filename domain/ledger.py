@@ -4,7 +4,7 @@ The workflow feeds the ledger what happens (events: a payment heard, the bank's 
 operator's decision, a cancel, the deadline, the records' answers) and runs what `advance()`
 asks for next (commands), one at a time; it keeps no money state of its own. Everything a run
 decides about money is here, so it can be checked against every order of events
-(tests/unit/test_ledger_stateful.py), not only the orders someone wrote down.
+(tests/domain/test_ledger_stateful.py), not only the orders someone wrote down.
 
 The invariant (README, operator section): each paid transaction is exactly one of allocated (at
 most one per application), refunded, refund in process at the bank, refund due (an operator

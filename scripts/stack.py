@@ -300,6 +300,10 @@ class Stack:
     def running(self) -> bool:
         return bool(self._procs)
 
+    def processes(self) -> list[Supervised]:
+        """The children running now (name, process, log): what the benchmarks measure and profile."""
+        return list(self._procs)
+
     # -- start ----------------------------------------------------------------------------------
 
     def __enter__(self) -> Stack:

@@ -23,6 +23,7 @@ Endpoints:
 The bank keeps no citizen data, so it loads nothing from the DESIGN §6 file.
 """
 
-from simulators.bank.app import Knobs, create_app
+from simulators.bank.app import create_app
+from simulators.bank.knobs import Knobs
 
 __all__ = ["Knobs", "create_app"]

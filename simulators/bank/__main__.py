@@ -8,7 +8,8 @@ import uvicorn
 
 from config import VAR, get_settings
 from logs import configure_logging
-from simulators.bank.app import Knobs, create_app
+from simulators.bank.app import create_app
+from simulators.bank.knobs import Knobs
 
 
 def main(argv: list[str] | None = None) -> None:

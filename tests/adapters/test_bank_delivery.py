@@ -10,7 +10,8 @@ import asyncio
 
 import httpx
 
-from simulators.bank.app import CONCURRENT_CALLBACKS, Delivery, Knobs
+from simulators.bank.ipn_sender import CONCURRENT_CALLBACKS, Delivery
+from simulators.bank.knobs import Knobs
 from simulators.bank.store import BankStore
 
 

@@ -18,7 +18,7 @@ from domain.messages import RENEWAL_SUCCESS
 from domain.models import Declaration
 from simulators.mailbox import read_mail, serve
 from simulators.sms import create_app as create_sms
-from tests.portal.harness import declaration, person
+from tests.support.portal import declaration, person
 
 DECLARANT = {
     "full_name": "Nguyễn Thị Mai",

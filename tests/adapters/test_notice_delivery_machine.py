@@ -33,7 +33,7 @@ from adapters.notice_channels import DeliveryJob
 from adapters.notifications import Notice, Notifier
 from domain.delivery import Attempt, Backoff, Outcome
 from domain.models import Declaration
-from tests.portal.harness import declaration, person
+from tests.support.portal import declaration, person
 
 CHANNELS = ("webhook", "email", "sms")
 MODES = {

@@ -23,7 +23,8 @@ from adapters import ipn
 from adapters.db import ApplicationRecord, Database, migrate_async
 from api.app import create_app
 from config import Settings
-from tests.temporal_support import time_skipping_env
+from tests.support.receipt_api import receipt_api  # noqa: F401  (the fixture of the receipt routes)
+from tests.support.temporal import time_skipping_env
 from tests.workflows.fakes import FakeBackend
 from tests.workflows.test_renewal_workflow import DECLARATION
 from workflows.renewal import HouseholdRenewal

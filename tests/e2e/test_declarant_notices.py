@@ -20,7 +20,7 @@ from scripts.stack import Stack
 from simulators.mailbox import read_mail
 from tests.support.history import payloads, raw_history
 from tests.support.stack_clients import NO_KEEPALIVE, api_client
-from tests.temporal_support import CONVERTER
+from tests.support.temporal import CONVERTER
 from workflows.contract import workflow_id
 
 pytestmark = pytest.mark.e2e

@@ -34,7 +34,7 @@ from scripts.stack import Stack
 from tests.support.browser import Browser, find_chromium
 from tests.support.history import payloads, raw_history
 from tests.support.stack_clients import api_client
-from tests.temporal_support import CONVERTER
+from tests.support.temporal import CONVERTER
 from workflows.contract import workflow_id
 
 pytestmark = pytest.mark.e2e

@@ -25,7 +25,7 @@ from domain.application import VIETNAM_TZ
 from domain.reminders import ReminderSummary
 from scripts.stack import Stack
 from tests.support.stack_clients import api_client
-from tests.temporal_support import CONVERTER
+from tests.support.temporal import CONVERTER
 from workflows.reminder_schedule import SCHEDULE_ID, run_now
 from workflows.reminders import REMINDER_WORKFLOW_TYPE
 

@@ -37,7 +37,7 @@ from domain.validity import renewal_period
 from scripts.stack import Stack
 from starter import public_receipt_link
 from tests.support.stack_clients import NO_KEEPALIVE, api_client
-from tests.temporal_support import CONVERTER
+from tests.support.temporal import CONVERTER
 from workflows import client as renewals
 from workflows.contract import workflow_id
 

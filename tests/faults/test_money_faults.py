@@ -55,7 +55,7 @@ from domain.models import Declaration
 from scripts.stack import Stack, free_ports
 from tests.e2e.test_stack import PARTICIPANTS, head, member, signed_ipn
 from tests.support.stack_clients import NO_KEEPALIVE, api_client
-from tests.temporal_support import CONVERTER
+from tests.support.temporal import CONVERTER
 from workflows import client as renewals
 
 pytestmark = pytest.mark.e2e

@@ -8,9 +8,9 @@ import pytest
 from domain.models import ApplicationStatus
 from services.errors import NotFound, Refused
 from services.refund_decisions import decide_refund, refund_closed
-from tests.refunds.scripted_bank import ScriptedBank
-from tests.refunds.test_refund_findings import client
+from tests.activities.test_refund_findings import client
 from tests.services.conftest import a_view, recorded, refund_due
+from tests.support.scripted_bank import ScriptedBank
 
 
 async def test_paid_back_is_recorded_with_the_operator_and_shown(db, temporal) -> None:

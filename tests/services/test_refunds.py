@@ -1,5 +1,5 @@
 """services.refunds: the one way money goes back (the activity, the follower, an operator's command).
-The bank's answers are covered in tests/refunds; here, what is never sent."""
+The bank's answers are covered in tests/activities; here, what is never sent."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 from domain.models import ApplicationStatus
 from services.refunds import follow_due_refunds, refund_transaction
-from tests.refunds.scripted_bank import ScriptedBank
-from tests.refunds.test_refund_findings import client
+from tests.activities.test_refund_findings import client
 from tests.services.conftest import a_view, recorded, refund_due
+from tests.support.scripted_bank import ScriptedBank
 
 
 async def test_a_refund_due_waits_for_an_operator_and_is_not_sent_again(db) -> None:

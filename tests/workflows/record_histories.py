@@ -18,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.application import RenewalInput
 from domain.payments import ReviewDecision
-from tests.temporal_support import CONVERTER, binary, register_search_attributes
+from tests.support.temporal import CONVERTER, binary, register_search_attributes
 from tests.workflows.fakes import FakeBackend
 from tests.workflows.test_races import RACES
 from tests.workflows.test_renewal_workflow import DEADLINE, Run, payment_for, request

@@ -34,7 +34,7 @@ from adapters.bank import BankGatewayClient
 from adapters.db import ApplicationRecord
 from domain.models import ApplicationStatus
 from domain.payments import PaymentState, ReviewDecision
-from tests.temporal_support import CONVERTER, binary, register_search_attributes
+from tests.support.temporal import CONVERTER, binary, register_search_attributes
 from tests.workflows.fakes import ORDER_OPENED, FakeBackend
 from tests.workflows.test_money import assert_money_accounted
 from tests.workflows.test_renewal_workflow import DEADLINE, Run, env, payment_for, request

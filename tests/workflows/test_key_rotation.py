@@ -24,7 +24,7 @@ from temporalio.worker import Worker
 from adapters.temporal_payloads import EncryptionCodec, UnknownKeyError, parse_key
 from domain.models import ApplicationStatus
 from tests.support.history import payloads, raw_history
-from tests.temporal_support import CONVERTER, time_skipping_env
+from tests.support.temporal import CONVERTER, time_skipping_env
 from tests.workflows.fakes import FakeBackend
 from tests.workflows.test_renewal_workflow import payment_for, request
 from workflows import client as renewals

@@ -20,7 +20,7 @@ from adapters.db.orm import NotificationRow, ReminderRow
 from domain.application import vietnam_date
 from domain.reminders import ReminderRun, ReminderSummary
 from tests.support.households import at, declared, household, load
-from tests.temporal_support import CONVERTER, time_skipping_env
+from tests.support.temporal import CONVERTER, time_skipping_env
 from workflows.reminder_schedule import SCHEDULE_ID, reminder_schedule
 from workflows.reminders import REMINDER_WORKFLOW_TYPE, HouseholdReminders
 

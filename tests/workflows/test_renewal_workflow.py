@@ -20,7 +20,7 @@ from domain.application import ApplicationView, RenewalInput
 from domain.messages import RESIDENCE_MISMATCH, VERIFICATION_UNAVAILABLE
 from domain.models import ApplicationStatus, Declaration, PaymentReceived
 from domain.payments import ReviewDecision
-from tests.temporal_support import time_skipping_env
+from tests.support.temporal import time_skipping_env
 from tests.workflows.fakes import FakeBackend
 from workflows import client as renewals
 from workflows.contract import SA_MEMBER_COUNT, SA_RENEWAL_STATUS, SA_TOTAL_AMOUNT

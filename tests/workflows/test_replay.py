@@ -14,7 +14,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from tests.temporal_support import CONVERTER
+from tests.support.temporal import CONVERTER
 from workflows.renewal import HouseholdRenewal
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))

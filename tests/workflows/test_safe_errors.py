@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.safe_errors import SafeErrorsInterceptor
     from adapters.db.engine import make_engine
     from tests.support.history import payloads, raw_history
-    from tests.temporal_support import CONVERTER, binary
+    from tests.support.temporal import CONVERTER, binary
 
 PERSONAL_ID = "001080012345"
 NAME = "Nguyễn Văn An"

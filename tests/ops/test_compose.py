@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from config import Settings
 from workflows.contract import SEARCH_ATTRIBUTES
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 

@@ -11,7 +11,7 @@ import pytest
 from scripts import stack, supervisor
 from tests.support import processes
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_start_wait_and_stop_a_child(tmp_path: Path) -> None:

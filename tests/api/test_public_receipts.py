@@ -11,7 +11,7 @@ from pypdf import PdfReader
 from adapters.db.receipt_lookup import mark_receipt_refunded
 from api.app import create_app
 from domain.receipt_document import format_money, mask_card_number
-from tests.receipts.conftest import issued_receipt_db, receipt_settings
+from tests.support.receipt_api import issued_receipt_db, receipt_settings
 from tests.support.receipts import SIX_MEMBERS
 
 PORTAL = {"Authorization": "Bearer dev-portal-token"}

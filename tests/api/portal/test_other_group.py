@@ -10,8 +10,8 @@ from temporalio.testing import WorkflowEnvironment
 from adapters.db.orm import ParticipantRow, ValidityHistoryRow
 from domain.eligibility import check_member
 from domain.models import Citizen, Gender, IneligibilityReason, Member, Participant
-from tests.portal.harness import declaration, person, portal
 from tests.support import reference_data
+from tests.support.portal import declaration, person, portal
 
 KHANH = 4  # an employee (DN) card in the reference data, household HN-BD-0001
 

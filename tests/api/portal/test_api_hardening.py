@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from api.body import MAX_BODY_BYTES
-from tests.portal.harness import AUTH, Portal, declaration
+from tests.support.portal import AUTH, Portal, declaration
 
 
 async def test_the_token_is_checked_before_the_body_is_read(api: Portal) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from domain.relations import HEAD, OTHER, RELATION_FORMS, parse_relation
 from domain.validation import DeclarationInvalid, parse_declaration
-from tests.unit.domain_strategies import TODAY, declaration_dict, member_dict
+from tests.support.domain_strategies import TODAY, declaration_dict, member_dict
 
 
 def test_the_documented_list_has_at_least_thirty_forms() -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from services.refunds import refund_transaction
-from tests.refunds.scripted_bank import ScriptedBank
-from tests.refunds.test_refund_findings import a_payment, client, state_of
+from tests.activities.test_refund_findings import a_payment, client, state_of
+from tests.support.scripted_bank import ScriptedBank
 
 
 async def test_refused_then_paid_back_by_other_means(db) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    module = sys.modules.get("tests.unit.test_ledger_stateful")
+    module = sys.modules.get("tests.domain.test_ledger_stateful")
     stats = getattr(module, "STATS", None)
     if stats and stats["examples"]:
         terminalreporter.write_line(

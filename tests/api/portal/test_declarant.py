@@ -9,8 +9,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.application import vietnam_date
 from domain.messages import RENEWAL_SUCCESS
-from tests.portal.harness import Portal, declaration, person, portal
 from tests.support import reference_data
+from tests.support.portal import Portal, declaration, person, portal
 
 KHANH = 4  # an employee (DN) card in the reference data, household HN-BD-0001
 

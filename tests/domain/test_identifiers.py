@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from domain.identifiers import CardRef, century_gender_digit, parse_card_number, personal_id_error
 from domain.models import Gender
-from tests.unit.domain_strategies import birth_dates, genders, personal_id_for
+from tests.support.domain_strategies import birth_dates, genders, personal_id_for
 
 MALE, FEMALE = Gender.MALE, Gender.FEMALE
 

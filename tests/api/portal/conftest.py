@@ -5,8 +5,8 @@ from collections.abc import AsyncIterator
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.portal.harness import Portal, portal
-from tests.temporal_support import time_skipping_env
+from tests.support.portal import Portal, portal
+from tests.support.temporal import time_skipping_env
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +22,7 @@ async def api(temporal_env: WorkflowEnvironment, tmp_path) -> AsyncIterator[Port
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
-    from tests.portal.test_openapi_fuzz import FUZZ_SUMMARY
+    from tests.api.portal.test_openapi_fuzz import FUZZ_SUMMARY
 
     for line in FUZZ_SUMMARY:
         terminalreporter.write_line(line)

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 
 from domain.models import MAX_MEMBERS, Declaration
 from domain.validation import DeclarationInvalid, FieldError, parse_declaration, validate_declaration
-from tests.unit.domain_strategies import TODAY, declaration_dict, declarations, head_dict, member_dict
+from tests.support.domain_strategies import TODAY, declaration_dict, declarations, head_dict, member_dict
 
 
 def errors_of(data: dict[str, Any], today: date = TODAY) -> list[FieldError]:

@@ -12,7 +12,7 @@ import pytest
 from adapters.bank import BankGatewayClient, BankUnavailable
 from domain.models import PaymentReceived
 from services.refunds import refund_transaction
-from tests.refunds.scripted_bank import SECRET, TMN, ScriptedBank
+from tests.support.scripted_bank import SECRET, TMN, ScriptedBank
 
 _numbers = itertools.count(31_000_001)
 

@@ -25,11 +25,11 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from tests.portal.harness import AUTH, Portal
+from tests.support.portal import AUTH, Portal
 
 EXAMPLES_PER_OPERATION_AND_MODE = 40
 FUZZ_SUMMARY: list[str] = []
-"""Printed at the end of the run (tests/portal/conftest.py), so `make test` shows the case count."""
+"""Printed at the end of the run (tests/api/portal/conftest.py), so `make test` shows the case count."""
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 

@@ -11,7 +11,7 @@ from domain.eligibility import check_member
 from domain.models import Citizen, Gender, IneligibilityReason, Member, Participant
 from domain.names import same_name
 from domain.validation import DeclarationInvalid, parse_declaration
-from tests.unit.domain_strategies import TODAY, declaration_dict, head_dict, member_dict
+from tests.support.domain_strategies import TODAY, declaration_dict, head_dict, member_dict
 
 # --- refused at the field: a 422 naming it, never echoing it --------------------------------
 

@@ -15,7 +15,7 @@ command being run — with the invariants of issue 19 checked after every step:
   proportional to the number of transactions (liveness).
 
 Derandomized in `make test` (same examples every run); `LEDGER_LONG=1` runs a long search.
-The closing line of the run (tests/unit/conftest.py) says how many examples and steps ran.
+The closing line of the run (tests/domain/conftest.py) says how many examples and steps ran.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ TXN_REF = "BHYT0001"
 TOTAL = 2_732_400
 LONG = os.environ.get("LEDGER_LONG") == "1"
 STATS = {"examples": 0, "steps": 0}
-"""Read by tests/unit/conftest.py for the closing line."""
+"""Read by tests/domain/conftest.py for the closing line."""
 
 
 def payment(number: int, amount: int = TOTAL, txn_ref: str = TXN_REF) -> PaymentReceived:

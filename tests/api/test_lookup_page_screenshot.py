@@ -24,7 +24,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from api.app import create_app
-from tests.receipts.conftest import issued_receipt_db, receipt_settings
+from tests.support.receipt_api import issued_receipt_db, receipt_settings
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 

@@ -1,4 +1,6 @@
-"""An API over a SQLite database holding one issued six-member receipt, with its own signing files."""
+"""An API over a SQLite database holding one issued six-member receipt, with its own signing files.
+
+The `receipt_api` fixture is registered for tests/api by tests/api/conftest.py."""
 
 from __future__ import annotations
 

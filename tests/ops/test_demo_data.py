@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "demo.json"
+DATA = Path(__file__).resolve().parents[2] / "data" / "demo.json"
 QUOTE_DATE = date(2026, 11, 24)
 
 BASE_SALARY = [  # (in force from, VND) — DESIGN §2

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime
 from domain.application import RenewalInput, vietnam_date
 from domain.messages import RENEWAL_SUCCESS, renewal_success
 from domain.models import Declaration
-from tests.portal.harness import Portal, declaration, head, person
 from tests.support import UNKNOWN_PERSONAL_ID
+from tests.support.portal import Portal, declaration, head, person
 from workflows import client as renewals
 
 AN, BINH, CHAU = 0, 1, 2
