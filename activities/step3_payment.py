@@ -140,15 +140,14 @@ class PaymentActivities:
         """querydr: the payment, None when the bank says the order was never paid, else raises."""
         try:
             answer = await self._bank.query_order(txn_ref, created_at=opened)
-        except BankOrderNotFound as exc:  # 91: asked again, unless the pay page was never opened
-            asked_at = activity.info().current_attempt_scheduled_time
-            if never_opened(deadline, asked_at):
-                activity.logger.info("querydr 91 %s after the deadline: never opened, unpaid", NEVER_OPENED_GRACE)
+        except BankRejected as exc:  # asked again; a 91 long after the deadline: never opened, unpaid
+            if isinstance(exc, BankOrderNotFound) and never_opened(
+                deadline, activity.info().current_attempt_scheduled_time
+            ):
+                activity.logger.info(
+                    "querydr 91 %s after the deadline: never opened, unpaid", NEVER_OPENED_GRACE
+                )
                 return None
-            raise ApplicationError(
-                f"bank querydr refused, asked again: {exc}", type="BankQueryUnanswered"
-            ) from None
-        except BankRejected as exc:  # other refusals: the bank is asked again
             raise ApplicationError(
                 f"bank querydr refused, asked again: {exc}", type="BankQueryUnanswered"
             ) from None
